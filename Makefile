@@ -1,0 +1,41 @@
+# One target per chore; CI runs `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export MEDIA_SYNC_PROJECTS_ROOT ?= ./data/projects
+export MEDIA_SYNC_STATE_DIR ?= ./data/state
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/media-sync serve
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check daemon ingress tests
+	$(BIN)/ruff format --check daemon ingress tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix daemon ingress tests
+	$(BIN)/ruff format daemon ingress tests
+
+bench: $(VENV)/.installed-dev
+	for script in tests/bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,245 @@
+"""On-disk conventions in one place: layout names, temp names, ignored names, safe joins, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import secrets
+import socket
+import unicodedata
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from daemon.errors import AlreadyExists, InvalidName, UnsafePath
+
+# Project layout (the spec's public contract).
+ORIGINALS = "ingest/originals"
+THUMBNAILS = "ingest/thumbnails"
+MANIFEST_DIR = "_manifest"
+FILES_JOURNAL = "_manifest/files.jsonl"
+EVENTS_JOURNAL = "_manifest/events.jsonl"
+INDEX_FILE = "index.json"
+SOURCES_DIR = "_sources"
+SOURCES_REGISTRY = "_sources/sources.json"
+LOOSE_PROJECT = "Unsorted-Loose"
+PROJECT_RE = re.compile(r"^P([1-9][0-9]{0,8})-(.+)$")
+
+# Temp files written by media-sync itself; every scanner skips them.
+TEMP_PREFIX = ".media-sync-tmp-"
+
+# Names that are never ingested, moved or treated as projects.
+IGNORED_NAMES = frozenset(
+    {".DS_Store", "Thumbs.db", "desktop.ini", "@eaDir", "#recycle", "#snapshot", ".stversions"}
+)
+IGNORED_GLOBS = (
+    "*.part",
+    "*.crdownload",
+    "*.tmp",
+    "~$*",
+    ".~lock*",
+    "._*",
+    ".Trash-*",
+    ".syncthing.*",
+    TEMP_PREFIX + "*",
+)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
+
+
+def is_temp_name(name: str) -> bool:
+    """True for a temp file media-sync itself writes."""
+    return name.startswith(TEMP_PREFIX)
+
+
+_HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+_TEMP_RE = re.compile(r"^" + re.escape(TEMP_PREFIX) + r"([0-9a-f]{8})-(\d+)-")
+
+
+def temp_path_for(directory: Path, hint: str = "") -> Path:
+    """A fresh temp file path inside ``directory`` (same filesystem as the final file).
+
+    The name carries this host and process, so start-up cleanup can tell a crashed writer's
+    leftovers from a live upload of another process.
+    """
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", Path(hint).suffix)[:12]
+    name = f"{TEMP_PREFIX}{_HOST_TAG}-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
+    return directory / name
+
+
+def temp_owner_gone(name: str, stale_after: float, mtime: float, now: float) -> bool:
+    """True when a temp file's writer is provably gone: this host's dead (or our own, before we
+    started any upload) process, or another host's file untouched for ``stale_after`` seconds."""
+    match = _TEMP_RE.match(name)
+    if match is None or match.group(1) != _HOST_TAG:
+        return now - mtime > stale_after
+    pid = int(match.group(2))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return now - mtime > stale_after
+
+
+def is_ignored_name(name: str) -> bool:
+    """True for temp, system and NAS housekeeping names that are never ingested or moved."""
+    if name in IGNORED_NAMES:
+        return True
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED_GLOBS)
+
+
+def is_project_name(name: str) -> bool:
+    """Only ``P{n}-<label>`` folders and ``Unsorted-Loose`` are projects."""
+    return name == LOOSE_PROJECT or PROJECT_RE.match(name) is not None
+
+
+def project_number(name: str) -> int | None:
+    """The ``n`` of ``P{n}-<label>``, or None."""
+    match = PROJECT_RE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def check_component(name: str, what: str = "name") -> str:
+    """Refuse a single path component that is empty, '.', '..', has separators or controls."""
+    if not name or name in {".", ".."}:
+        raise InvalidName(f"{what} {name!r} is not allowed")
+    if "/" in name or "\\" in name:
+        raise InvalidName(f"{what} {name!r} must not contain path separators")
+    if _CONTROL.search(name):
+        raise InvalidName(f"{what} {name!r} must not contain control characters")
+    return name
+
+
+def clean_upload_name(raw: str) -> str:
+    """Turn a client-supplied file name into a safe single component (browsers send basenames,
+    some clients send full paths such as ``C:\\fakepath\\clip.mov``)."""
+    name = unicodedata.normalize("NFC", raw.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    name = _WINDOWS_RESERVED.sub("_", name).rstrip(" .")
+    if len(name.encode()) > 240:
+        stem, ext = os.path.splitext(name)
+        name = stem.encode()[: 240 - len(ext.encode())].decode(errors="ignore") + ext
+    check_component(name, "file name")
+    if name.startswith("."):
+        raise InvalidName(f"file name {raw!r} must not start with a dot")
+    return name
+
+
+def check_relative(rel: str, what: str = "path") -> PurePosixPath:
+    """Validate a root-relative POSIX path: no absolute paths, drives, '..', or controls."""
+    if not rel or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
+        raise UnsafePath(f"{what} {rel!r} must be relative")
+    if "\\" in rel or _CONTROL.search(rel):
+        raise UnsafePath(f"{what} {rel!r} contains a backslash or control character")
+    parts = PurePosixPath(rel).parts
+    if any(part in {"..", "."} for part in rel.split("/")) or not parts:
+        raise UnsafePath(f"{what} {rel!r} must not contain '.' or '..' segments")
+    return PurePosixPath(*parts)
+
+
+def safe_join(root: Path, rel: str, what: str = "path") -> Path:
+    """Join a relative path onto ``root`` and prove the result (symlinks resolved) stays inside."""
+    candidate = root.joinpath(*check_relative(rel, what).parts)
+    resolved_root = root.resolve()
+    resolved = candidate.resolve()
+    if resolved != resolved_root and resolved_root not in resolved.parents:
+        raise UnsafePath(f"{what} {rel!r} points outside its root")
+    return candidate
+
+
+def fsync_dir(directory: Path) -> None:
+    """fsync a directory so a rename inside it is durable (best effort on filesystems that refuse)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory, fsync, rename, fsync dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(path.parent, path.name)
+    try:
+        with open(temp, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_json(path: Path, document: Any, mode: int = 0o644) -> None:
+    """Atomically write a JSON document (UTF-8, indented, trailing newline)."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    atomic_write_bytes(path, text.encode(), mode)
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line with a single O_APPEND write (one line per call, never torn locally)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def numbered_names(name: str) -> list[str]:
+    """``clip.mov``, ``clip-1.mov``, ``clip-2.mov`` ... candidate names for a no-overwrite place."""
+    stem, ext = os.path.splitext(name)
+    return [name] + [f"{stem}-{i}{ext}" for i in range(1, 10_000)]
+
+
+def place_no_overwrite(source: Path, directory: Path, name: str) -> Path:
+    """Move ``source`` into ``directory`` under ``name`` (or a suffixed name); never overwrites.
+
+    Uses a hard link (atomic, fails on clash) and falls back to an O_EXCL reservation plus an
+    atomic rename where the filesystem has no hard links (some SMB mounts).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for candidate_name in numbered_names(name):
+        candidate = directory / candidate_name
+        try:
+            os.link(source, candidate)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno not in {
+                errno.EPERM,
+                errno.ENOTSUP,
+                errno.EOPNOTSUPP,
+                errno.EXDEV,
+                errno.EMLINK,
+                errno.ENOSYS,
+            }:
+                raise
+            try:
+                os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                continue
+            os.replace(source, candidate)
+        else:
+            os.unlink(source)
+        fsync_dir(directory)
+        return candidate
+    raise AlreadyExists(f"no free name for {name!r} in {directory}")

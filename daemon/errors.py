@@ -1,0 +1,105 @@
+"""The one error tree of media-sync; the ingress maps it to HTTP in exactly one place.
+
+MediaSyncError
+├── SettingsError            a MEDIA_SYNC_* value is invalid (fatal at start-up)
+├── CatalogError             the sqlite catalog cannot be opened or migrated (fatal)
+├── InvalidInput             the caller sent something we refuse
+│   ├── InvalidName          a project/source/file name is unsafe or empty
+│   ├── UnsafePath           a path escapes its root or points at a reserved place
+│   ├── UnsupportedMediaType the extension is not one we ingest
+│   └── PayloadTooLarge      the body is larger than MEDIA_SYNC_MAX_UPLOAD_MB
+├── NotFound                 something named does not exist
+│   ├── SourceNotFound
+│   ├── ProjectNotFound
+│   ├── MediaNotFound
+│   └── JobNotFound
+├── Conflict                 the request clashes with current state
+│   ├── AlreadyExists
+│   └── InvalidTransition    a job cannot move from its state to the one asked
+├── Unavailable              a source root is offline or unreadable
+├── CorruptFile              a registry or index file on disk cannot be parsed
+└── ClientDisconnected       the uploader went away mid-body
+"""
+
+from __future__ import annotations
+
+
+class MediaSyncError(Exception):
+    """Base of every error media-sync raises on purpose."""
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class SettingsError(MediaSyncError):
+    pass
+
+
+class CatalogError(MediaSyncError):
+    pass
+
+
+class InvalidInput(MediaSyncError):
+    pass
+
+
+class InvalidName(InvalidInput):
+    pass
+
+
+class UnsafePath(InvalidInput):
+    pass
+
+
+class UnsupportedMediaType(InvalidInput):
+    pass
+
+
+class PayloadTooLarge(InvalidInput):
+    pass
+
+
+class NotFound(MediaSyncError):
+    pass
+
+
+class SourceNotFound(NotFound):
+    pass
+
+
+class ProjectNotFound(NotFound):
+    pass
+
+
+class MediaNotFound(NotFound):
+    pass
+
+
+class JobNotFound(NotFound):
+    pass
+
+
+class Conflict(MediaSyncError):
+    pass
+
+
+class AlreadyExists(Conflict):
+    pass
+
+
+class InvalidTransition(Conflict):
+    pass
+
+
+class Unavailable(MediaSyncError):
+    pass
+
+
+class CorruptFile(MediaSyncError):
+    pass
+
+
+class ClientDisconnected(MediaSyncError):
+    pass

@@ -1,0 +1,344 @@
+"""The one ingest use-case: uploads and drops both end here (dedupe -> place -> catalog ->
+index.json -> manifest -> listeners)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from daemon.catalog import Content, Event, File, Project, utcnow
+from daemon.conventions import FILES_JOURNAL, ORIGINALS, append_jsonl, place_no_overwrite
+from daemon.hashing import Digest, hash_file
+from daemon.indexfile import project_row, write_index
+from daemon.library import Change, Library
+from daemon.mediatypes import media_type
+from daemon.projects import ProjectRef, ensure_layout
+
+log = logging.getLogger("media_sync.ingest")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one file."""
+
+    status: str  # stored | duplicate | indexed | unchanged
+    project: ProjectRef
+    rel_path: str
+    digest: Digest
+    duplicate_of: str | None = None
+    also_in: list[dict[str, str]] = field(default_factory=list)
+
+
+def journal(ref: ProjectRef, action: str, **fields: Any) -> None:
+    """Append one line to the project's `_manifest/files.jsonl` audit log."""
+    record = {"at": utcnow(), "action": action, "project": ref.name, "source": ref.source.name}
+    record.update(fields)
+    try:
+        append_jsonl(ref.path / FILES_JOURNAL, record)
+    except OSError:
+        log.exception("cannot append to %s", ref.path / FILES_JOURNAL)
+
+
+def _also_in(ref: ProjectRef, blake3: str) -> list[dict[str, str]]:
+    rows = File.select(File.source, File.project, File.rel_path).where(
+        (File.content == blake3) & ~((File.source == ref.source.name) & (File.project == ref.name))
+    )
+    return [{"source": r.source, "project": r.project, "path": r.rel_path} for r in rows]
+
+
+def _upsert(
+    ref: ProjectRef,
+    rel_path: str,
+    digest: Digest,
+    st: os.stat_result,
+    origin: str,
+    uploaded_at: str | None = None,
+) -> None:
+    kind = media_type(rel_path)
+    Content.insert(
+        blake3=digest.blake3,
+        sha256=digest.sha256,
+        size=digest.size,
+        kind=kind.kind if kind else None,
+    ).on_conflict_ignore().execute()
+    values = {
+        "source": ref.source.name,
+        "project": ref.name,
+        "rel_path": rel_path,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "inode": st.st_ino,
+        "content": digest.blake3,
+        "origin": origin,
+        "uploaded_at": uploaded_at or utcnow(),
+    }
+    File.insert(**values).on_conflict(
+        conflict_target=[File.source, File.project, File.rel_path],
+        update={
+            File.size: st.st_size,
+            File.mtime_ns: st.st_mtime_ns,
+            File.inode: st.st_ino,
+            File.content: digest.blake3,
+        },
+    ).execute()
+
+
+def _live_copy(ref: ProjectRef, blake3: str, size: int) -> tuple[str | None, list[str]]:
+    """An existing on-disk copy of this content in the project, plus phantom rows (gone from disk)."""
+    phantoms = []
+    rows = File.select(File.rel_path).where(
+        (File.source == ref.source.name) & (File.project == ref.name) & (File.content == blake3)
+    )
+    for row in rows:
+        path = ref.path / row.rel_path
+        try:
+            if path.stat().st_size == size:
+                return row.rel_path, phantoms
+        except OSError:
+            pass
+        phantoms.append(row.rel_path)
+    return None, phantoms
+
+
+def ingest_upload(
+    lib: Library, ref: ProjectRef, temp: Path, filename: str, digest: Digest
+) -> IngestResult:
+    """Finish an upload whose bytes are already in ``temp`` (inside ``ref.originals``) and hashed.
+
+    The dedupe decision, the placement and the catalog rows happen in one immediate
+    transaction, so concurrent uploads of the same bytes (from any process) store one file.
+    """
+    ensure_layout(ref)
+    removed: list[str] = []
+    try:
+        with lib.catalog.write():
+            project = project_row(ref)
+            existing, phantoms = _live_copy(ref, digest.blake3, digest.size)
+            if phantoms:
+                File.delete().where(
+                    (File.source == ref.source.name)
+                    & (File.project == ref.name)
+                    & (File.rel_path.in_(phantoms))
+                ).execute()
+                Project.update(
+                    removed_missing_records=Project.removed_missing_records + len(phantoms)
+                ).where(Project.id == project.id).execute()
+                removed = phantoms
+            if existing is not None:
+                Project.update(duplicates_skipped=Project.duplicates_skipped + 1).where(
+                    Project.id == project.id
+                ).execute()
+                status, rel_path = "duplicate", existing
+            else:
+                final = place_no_overwrite(temp, ref.originals, filename)
+                os.chmod(final, lib.settings.file_mode)
+                rel_path = final.relative_to(ref.path).as_posix()
+                _upsert(ref, rel_path, digest, final.stat(), "upload")
+                status = "stored"
+            change = Change(
+                status, ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size}
+            )
+            Event.insert(**lib.event_row(change)).execute()
+            also_in = _also_in(ref, digest.blake3)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    for rel in removed:
+        journal(ref, "removed", path=rel, reason="missing on disk at upload")
+    journal(
+        ref,
+        status,
+        path=rel_path,
+        sha256=digest.sha256,
+        blake3=digest.blake3,
+        size=digest.size,
+        original_name=filename,
+    )
+    write_index(lib.settings, ref)
+    lib.notify(change)
+    return IngestResult(
+        status,
+        ref,
+        rel_path,
+        digest,
+        duplicate_of=rel_path if status == "duplicate" else None,
+        also_in=also_in,
+    )
+
+
+def ingest_in_place(
+    lib: Library,
+    ref: ProjectRef,
+    rel_path: str,
+    *,
+    digest: Digest | None = None,
+    st: os.stat_result | None = None,
+    origin: str = "drop",
+    uploaded_at: str | None = None,
+    update_index: bool = True,
+) -> IngestResult:
+    """Record a file already sitting at ``rel_path`` in the project (a drop, or adoption).
+
+    Idempotent: re-recording the same path with the same stat changes nothing.
+    """
+    path = ref.path / rel_path
+    if st is None:
+        st = path.stat()
+    existing = File.get_or_none(
+        (File.source == ref.source.name) & (File.project == ref.name) & (File.rel_path == rel_path)
+    )
+    if (
+        existing is not None
+        and existing.size == st.st_size
+        and existing.mtime_ns == st.st_mtime_ns
+        and existing.inode == st.st_ino
+    ):
+        content = Content.get_by_id(existing.content_id)
+        return IngestResult(
+            "unchanged", ref, rel_path, Digest(content.blake3, content.sha256, content.size)
+        )
+    if digest is None:
+        digest = hash_file(path)
+        after = path.stat()
+        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            raise FileChangedWhileHashing(rel_path)
+    change = Change("indexed", ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size})
+    with lib.catalog.write():
+        project_row(ref)
+        _upsert(ref, rel_path, digest, st, origin, uploaded_at)
+        Event.insert(**lib.event_row(change)).execute()
+    journal(
+        ref,
+        "indexed",
+        path=rel_path,
+        sha256=digest.sha256,
+        blake3=digest.blake3,
+        size=digest.size,
+        origin=origin,
+    )
+    if update_index:
+        write_index(lib.settings, ref)
+    lib.notify(change)
+    return IngestResult("indexed", ref, rel_path, digest, also_in=[])
+
+
+class FileChangedWhileHashing(Exception):
+    """The file was still being written while we hashed it; try again later."""
+
+
+def record_removed(
+    lib: Library, ref: ProjectRef, rel_paths: list[str], *, reason: str, update_index: bool = True
+) -> int:
+    """Drop catalog rows for files proven gone; counts them in removed_missing_records."""
+    if not rel_paths:
+        return 0
+    with lib.catalog.write():
+        project = project_row(ref)
+        count = (
+            File.delete()
+            .where(
+                (File.source == ref.source.name)
+                & (File.project == ref.name)
+                & (File.rel_path.in_(rel_paths))
+            )
+            .execute()
+        )
+        Project.update(removed_missing_records=Project.removed_missing_records + count).where(
+            Project.id == project.id
+        ).execute()
+        for rel in rel_paths:
+            Event.insert(**lib.event_row(Change("removed", ref, rel))).execute()
+    for rel in rel_paths:
+        journal(ref, "removed", path=rel, reason=reason)
+        lib.notify(Change("removed", ref, rel))
+    if update_index:
+        write_index(lib.settings, ref)
+    return int(count)
+
+
+def record_moved(
+    lib: Library,
+    src: ProjectRef,
+    src_rel: str,
+    dst: ProjectRef,
+    dst_rel: str,
+    *,
+    reason: str,
+    update_index: bool = True,
+) -> bool:
+    """Carry a file's identity (and uploaded_at) from one path to another after a move/rename."""
+    st = (dst.path / dst_rel).stat()
+    with lib.catalog.write():
+        row = File.get_or_none(
+            (File.source == src.source.name)
+            & (File.project == src.name)
+            & (File.rel_path == src_rel)
+        )
+        if row is None:
+            return False
+        project_row(dst)
+        try:
+            File.update(
+                source=dst.source.name,
+                project=dst.name,
+                rel_path=dst_rel,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                inode=st.st_ino,
+            ).where(File.id == row.id).execute()
+        except pw.IntegrityError:
+            File.delete().where(File.id == row.id).execute()
+        change = Change(
+            "moved",
+            dst,
+            dst_rel,
+            row.content_id,
+            None,
+            {"from": f"{src.name}/{src_rel}", "to": f"{dst.name}/{dst_rel}"},
+        )
+        Event.insert(**lib.event_row(change)).execute()
+    journal(
+        dst,
+        "moved",
+        **{
+            "from": f"{src.name}/{src_rel}",
+            "to": f"{dst.name}/{dst_rel}",
+            "blake3": row.content_id,
+            "reason": reason,
+        },
+    )
+    if src != dst:
+        journal(
+            src,
+            "moved",
+            **{
+                "from": f"{src.name}/{src_rel}",
+                "to": f"{dst.name}/{dst_rel}",
+                "blake3": row.content_id,
+                "reason": reason,
+            },
+        )
+    if update_index:
+        write_index(lib.settings, dst)
+        if src != dst:
+            write_index(lib.settings, src)
+    lib.notify(change)
+    return True
+
+
+__all__ = [
+    "ORIGINALS",
+    "FileChangedWhileHashing",
+    "IngestResult",
+    "ingest_in_place",
+    "ingest_upload",
+    "journal",
+    "record_moved",
+    "record_removed",
+]

@@ -1,0 +1,103 @@
+"""The Library: settings + catalog + sources, the context every use-case runs in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from daemon.catalog import Catalog, Event
+from daemon.projects import ProjectRef, resolve_project
+from daemon.settings import Settings
+from daemon.sources import Registry, Source, load_registry
+
+log = logging.getLogger("media_sync.library")
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something that happened to a file, told to listeners (thumbnails, metadata, the page)."""
+
+    type: str  # stored | duplicate | indexed | moved | removed | thumbnail | metadata
+    project: ProjectRef
+    rel_path: str
+    blake3: str | None = None
+    sha256: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[Change], None]
+
+
+class Library:
+    """Everything a use-case needs; one per process, shared by threads."""
+
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+        # Filled in by the watcher service when it runs in this process.
+        self.watch_status: Callable[[str], dict[str, Any]] | None = None
+        self.daemon_status: Callable[[], dict[str, Any]] | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Library:
+        settings.projects_root.mkdir(parents=True, exist_ok=True)
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings, Catalog.open(settings.catalog_path))
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def registry(self) -> Registry:
+        return load_registry(self.settings)
+
+    def source(self, name: str | None) -> Source:
+        return self.registry().get(name)
+
+    def project(self, source_name: str | None, project_name: str) -> ProjectRef:
+        return resolve_project(self.source(source_name), project_name)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` after every committed change; returns an unsubscribe function."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def event_row(self, change: Change) -> dict[str, Any]:
+        """Catalog row for a change (inserted inside the caller's transaction)."""
+        data = dict(change.data)
+        if change.sha256:
+            data.setdefault("sha256", change.sha256)
+        return {
+            "type": change.type,
+            "source": change.project.source.name,
+            "project": change.project.name,
+            "rel_path": change.rel_path,
+            "data": json.dumps(data, separators=(",", ":")),
+        }
+
+    def record_event(self, change: Change) -> None:
+        """Store a change for the live feed (its own short transaction)."""
+        with self.catalog.write():
+            Event.insert(**self.event_row(change)).execute()
+
+    def notify(self, change: Change) -> None:
+        """Tell listeners; a failing listener is logged and never breaks ingest."""
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("listener failed for %s %s", change.type, change.rel_path)

@@ -1,0 +1,272 @@
+"""One frozen, validated Settings object built from MEDIA_SYNC_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from daemon.errors import SettingsError
+
+WATCH_MODES = ("auto", "native", "polling", "off")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Documentation and parsing for one environment variable."""
+
+    env: str
+    attr: str
+    default: str
+    help: str
+    parse: Callable[[str], Any]
+
+
+def _path(value: str) -> Path:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return Path(value).expanduser().absolute()
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 1 <= port <= 65535:
+        raise ValueError("must be between 1 and 65535")
+    return port
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0 or number == float("inf"):
+        raise ValueError("must be a finite number of at least 0")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = _non_negative_float(value)
+    if number == 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _file_mode(value: str) -> int:
+    mode = int(value, 8)
+    if not 0 <= mode <= 0o777:
+        raise ValueError("must be an octal file mode such as 0644")
+    if not mode & 0o400:
+        raise ValueError("must leave the file readable by its owner")
+    return mode
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _watch(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in WATCH_MODES:
+        raise ValueError(f"must be one of {', '.join(WATCH_MODES)}")
+    return mode
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "MEDIA_SYNC_PROJECTS_ROOT",
+        "projects_root",
+        "./data/projects",
+        "Primary source root (source name `primary`); `P{n}-<label>` projects live here.",
+        _path,
+    ),
+    Setting(
+        "MEDIA_SYNC_STATE_DIR",
+        "state_dir",
+        "./data/state",
+        "Catalog (sqlite) and other derived state. Keep it on a local disk, not on the "
+        "SMB share or a Docker Desktop bind mount: sqlite locking is unreliable there.",
+        _path,
+    ),
+    Setting(
+        "MEDIA_SYNC_HOST",
+        "host",
+        "0.0.0.0",
+        "Address to bind; `0.0.0.0` lets phones on the LAN reach the service.",
+        _text,
+    ),
+    Setting("MEDIA_SYNC_PORT", "port", "8787", "TCP port to listen on.", _port),
+    Setting(
+        "MEDIA_SYNC_PUBLIC_URL",
+        "public_url",
+        "",
+        "Base URL phones should use (e.g. `http://192.168.0.25:8787`); empty means "
+        "guess from the request and the host's LAN address.",
+        _text,
+    ),
+    Setting(
+        "MEDIA_SYNC_MAX_UPLOAD_MB",
+        "max_upload_mb",
+        "20480",
+        "Largest accepted upload body in MiB; larger ones get 413 and leave nothing on disk.",
+        _positive_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_CORS_ORIGINS",
+        "cors_origins",
+        "",
+        "Comma-separated origins allowed by CORS (`*` for any); empty disables CORS.",
+        _csv,
+    ),
+    Setting(
+        "MEDIA_SYNC_FILE_MODE",
+        "file_mode",
+        "0644",
+        "Octal mode of stored media files, so the NAS and the Resolve workstation can read them.",
+        _file_mode,
+    ),
+    Setting(
+        "MEDIA_SYNC_WATCH",
+        "watch",
+        "auto",
+        "Watcher backend per source: `auto` (inotify where it works, polling on "
+        "network/virtual filesystems), `native`, `polling` or `off` (periodic "
+        "reconcile only).",
+        _watch,
+    ),
+    Setting(
+        "MEDIA_SYNC_POLL_INTERVAL_SECONDS",
+        "poll_interval_seconds",
+        "5",
+        "How often the polling backend lists the roots.",
+        _positive_float,
+    ),
+    Setting(
+        "MEDIA_SYNC_SETTLE_SECONDS",
+        "settle_seconds",
+        "2",
+        "A dropped file is ingested only after its size and mtime stayed the same this long.",
+        _non_negative_float,
+    ),
+    Setting(
+        "MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS",
+        "reconcile_interval_seconds",
+        "900",
+        "Period of the full reconcile of every enabled source (jittered by +-10%).",
+        _positive_float,
+    ),
+    Setting(
+        "MEDIA_SYNC_RELOCATE_EXCLUDE",
+        "relocate_exclude",
+        "",
+        "Comma-separated extra project sub-folders that relocation leaves alone "
+        "(besides exports, renders, proxies, cache).",
+        _csv,
+    ),
+    Setting(
+        "MEDIA_SYNC_THUMBNAIL_WORKERS",
+        "thumbnail_workers",
+        "2",
+        "Background threads making thumbnails and reading metadata.",
+        _positive_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_RESOLVE_LEASE_SECONDS",
+        "resolve_lease_seconds",
+        "120",
+        "How long a resolve-agent's claim on a job lasts without a heartbeat.",
+        _positive_float,
+    ),
+    Setting(
+        "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS",
+        "resolve_max_attempts",
+        "3",
+        "Claims a Resolve job gets before an expired lease fails it.",
+        _positive_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_LOG_LEVEL",
+        "log_level",
+        "INFO",
+        "Logging level: DEBUG, INFO, WARNING or ERROR.",
+        _log_level,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about media-sync, validated once at start-up."""
+
+    projects_root: Path
+    state_dir: Path
+    host: str
+    port: int
+    public_url: str
+    max_upload_mb: int
+    cors_origins: tuple[str, ...]
+    file_mode: int
+    watch: str
+    poll_interval_seconds: float
+    settle_seconds: float
+    reconcile_interval_seconds: float
+    relocate_exclude: tuple[str, ...]
+    thumbnail_workers: int
+    resolve_lease_seconds: float
+    resolve_max_attempts: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from the environment; a bad value raises SettingsError naming it."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = source.get(setting.env, setting.default)
+            try:
+                values[setting.attr] = setting.parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{setting.env}={raw!r} is invalid: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a copy with the given attributes replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.state_dir / "catalog.sqlite3"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.state_dir / "locks"
+
+
+def setting_names() -> list[str]:
+    """Every MEDIA_SYNC_* variable Settings reads, in documentation order."""
+    return [s.env for s in SETTINGS]
+
+
+assert {s.attr for s in SETTINGS} == {f.name for f in fields(Settings)}

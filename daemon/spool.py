@@ -1,0 +1,86 @@
+"""Receiving bytes into a temp file beside their destination while hashing them in one pass."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from pathlib import Path
+
+from daemon.conventions import ORIGINALS, is_temp_name, temp_owner_gone, temp_path_for
+from daemon.hashing import Digest, StreamHasher
+from daemon.sources import Source
+
+log = logging.getLogger("media_sync.spool")
+
+
+class TempWriter:
+    """A temp file inside the destination directory; ``finish()`` fsyncs and returns the digest.
+
+    Never leaves a file behind: ``abort()`` (or a failed ``finish()``) removes it.
+    """
+
+    def __init__(self, directory: Path, hint: str = "") -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = temp_path_for(directory, hint)
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._hasher = StreamHasher()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fd is not None, "write after finish/abort"
+        self._hasher.update(data)
+        view = memoryview(data)
+        while view:
+            count = os.write(self._fd, view)
+            view = view[count:]
+        self.size += len(data)
+
+    def finish(self) -> Digest:
+        assert self._fd is not None, "finish twice"
+        try:
+            os.fsync(self._fd)
+        except BaseException:
+            self.abort()
+            raise
+        os.close(self._fd)
+        self._fd = None
+        return self._hasher.digest()
+
+    def abort(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+def remove_stale_temps(sources: tuple[Source, ...], stale_after: float = 24 * 3600) -> int:
+    """Delete temp files whose writer is gone (crash leftovers) from every project's originals."""
+    removed = 0
+    now = time.time()
+    for source in sources:
+        try:
+            projects = [e.path for e in os.scandir(source.root) if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+        for project in projects:
+            originals = Path(project) / ORIGINALS
+            try:
+                entries = list(os.scandir(originals))
+            except OSError:
+                continue
+            for entry in entries:
+                if not is_temp_name(entry.name):
+                    continue
+                try:
+                    mtime = entry.stat(follow_symlinks=False).st_mtime
+                    if temp_owner_gone(entry.name, stale_after, mtime, now):
+                        os.unlink(entry.path)
+                        removed += 1
+                        log.info("removed leftover temp file %s", entry.path)
+                except OSError:
+                    continue
+    return removed

@@ -1,0 +1,103 @@
+"""The `media-sync` command: serve, daemon, rebuild, resolve-agent, settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from daemon.errors import MediaSyncError
+from daemon.settings import SETTINGS, Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ingress.app import create_app
+    from ingress.services import default_services
+
+    settings = _settings(args)
+    _logging(settings)
+    app = create_app(settings, services=default_services(settings, watcher=not args.no_watch))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                timeout_graceful_shutdown=60, access_log=False)
+    return 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from daemon.service import run_forever
+
+    settings = _settings(args)
+    _logging(settings)
+    return run_forever(settings)
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from daemon.rebuild import rebuild
+
+    settings = _settings(args)
+    _logging(settings)
+    report = rebuild(settings)
+    print(f"catalog rebuilt: {len(report.projects)} projects, {report.files} files, "
+          f"{report.jobs_kept} Resolve jobs kept"
+          + (f"; offline sources skipped: {', '.join(report.offline_sources)}"
+             if report.offline_sources else ""))
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    for setting in SETTINGS:
+        print(f"{setting.env}={getattr(settings, setting.attr)!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="media-sync", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP ingress and the watcher in one process")
+    serve.add_argument("--host", help="bind address (overrides MEDIA_SYNC_HOST)")
+    serve.add_argument("--port", type=int, help="port (overrides MEDIA_SYNC_PORT)")
+    serve.add_argument("--no-watch", action="store_true",
+                       help="do not run the watcher in this process (run `media-sync daemon`)")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("daemon", help="run the watcher alone").set_defaults(func=cmd_daemon)
+    sub.add_parser("rebuild", help="re-create the catalog from the files on disk").set_defaults(
+        func=cmd_rebuild)
+    sub.add_parser("settings", help="print the effective settings").set_defaults(
+        func=cmd_settings)
+    agent = sub.add_parser("resolve-agent", add_help=False,
+                           help="poll the server and run Resolve jobs on this workstation")
+    agent.set_defaults(func=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["resolve-agent"]:
+        from daemon.resolve.agent import main as agent_main
+
+        return agent_main(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    try:
+        result: int = args.func(args)
+    except MediaSyncError as exc:
+        print(f"media-sync: {exc.detail}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

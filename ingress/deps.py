@@ -1,0 +1,18 @@
+"""Dependency providers: the process's Library, and a project resolved from path + ?source=."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.datastructures import State
+
+from daemon.library import Library
+
+
+def provide_library(state: State) -> Library:
+    library: Library = state.library
+    return library
+
+
+def library_of(request: Request[object, object, object]) -> Library:
+    library: Library = request.app.state.library
+    return library

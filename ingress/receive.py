@@ -1,0 +1,75 @@
+"""Streaming a request body into TempWriters: hashing and disk writes happen on a worker thread,
+pipelined with the socket reads, with bounded memory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from litestar.exceptions import InternalServerException
+
+from daemon.errors import ClientDisconnected, PayloadTooLarge
+from daemon.hashing import Digest
+from daemon.spool import TempWriter
+
+BATCH = 1 << 20  # hand the worker 1 MiB at a time
+IN_FLIGHT = 2  # at most this many batches queued per upload: memory stays ~3 MiB
+
+
+class PipelinedWriter:
+    """Feed bytes from the event loop; a dedicated thread hashes and writes them in order."""
+
+    def __init__(self, directory: Path, hint: str, executor: ThreadPoolExecutor) -> None:
+        self.writer = TempWriter(directory, hint)
+        self._executor = executor
+        self._buffer = bytearray()
+        self._pending: list[Future[None]] = []
+
+    async def write(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) >= BATCH:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._buffer:
+            batch = bytes(self._buffer)
+            self._buffer.clear()
+            self._pending.append(self._executor.submit(self.writer.write, batch))
+        while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0].done()):
+            await asyncio.wrap_future(self._pending.pop(0))
+
+    async def finish(self) -> Digest:
+        await self._flush()
+        while self._pending:
+            await asyncio.wrap_future(self._pending.pop(0))
+        return await asyncio.wrap_future(self._executor.submit(self.writer.finish))
+
+    def abort(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        for future in self._pending:
+            if not future.cancelled():
+                try:
+                    future.result()
+                except Exception:
+                    pass
+        self._pending.clear()
+        self.writer.abort()
+
+
+async def limited(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """Yield body chunks, raising PayloadTooLarge past ``limit`` and ClientDisconnected on a drop."""
+    total = 0
+    try:
+        async for chunk in stream:
+            total += len(chunk)
+            if total > limit:
+                raise PayloadTooLarge(
+                    f"upload is larger than MEDIA_SYNC_MAX_UPLOAD_MB ({limit // (1 << 20)} MiB)"
+                )
+            if chunk:
+                yield chunk
+    except InternalServerException as exc:
+        raise ClientDisconnected("client disconnected before the upload finished") from exc

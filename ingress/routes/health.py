@@ -1,0 +1,45 @@
+"""Health: `/health` with details, `/healthz` for container probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get
+
+from daemon import __version__
+from daemon.library import Library
+from ingress.routes.sources import _with_watch
+from ingress.urls import lan_address
+
+
+@get("/health", sync_to_thread=True)
+def health(lib: Library) -> dict[str, Any]:
+    registry = lib.registry()
+    sources = [_with_watch(lib, s.status()) for s in registry.sources]
+    catalog = lib.catalog.status()
+    ok = (
+        catalog["ok"]
+        and not registry.error
+        and all(s["accessible"] for s in sources if s["enabled"])
+    )
+    return {
+        "status": "ok" if ok else "degraded",
+        "service": "media-sync",
+        "version": __version__,
+        "projects_root": str(lib.settings.projects_root),
+        "state_dir": str(lib.settings.state_dir),
+        "lan_url": lan_address(lib.settings),
+        "catalog": catalog,
+        "sources": sources,
+        "registry_error": registry.error,
+        "daemon": lib.daemon_status() if lib.daemon_status else {"running": False},
+        "max_upload_mb": lib.settings.max_upload_mb,
+    }
+
+
+@get("/healthz", sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+ROUTES = [health, healthz]

@@ -1,0 +1,130 @@
+"""Projects: list, create, fetch, and the sync-album audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from daemon.catalog import Project, utcnow
+from daemon.conventions import EVENTS_JOURNAL, append_jsonl
+from daemon.errors import InvalidInput
+from daemon.indexfile import build_index, project_counts, project_row, read_index, write_index
+from daemon.library import Library
+from daemon.projects import ProjectRef, create_project, list_project_names
+from ingress.urls import base_url, upload_url
+
+SourceParam = Parameter(query="source", default=None, required=False)
+
+
+def project_summary(
+    request: Request[Any, Any, Any], lib: Library, ref: ProjectRef
+) -> dict[str, Any]:
+    """The spec's fields for a project, plus counts from the catalog."""
+    status = ref.source.status()
+    counts = project_counts(ref)
+    facts = Project.get_or_none((Project.source == ref.source.name) & (Project.name == ref.name))
+    base = base_url(request, lib.settings)
+    return {
+        "name": ref.name,
+        "source": ref.source.name,
+        "source_accessible": status["accessible"],
+        "index_exists": ref.index_path.is_file(),
+        "upload_url": upload_url(base, ref),
+        "media_url": f"{base}/api/projects/{ref.name}/media"
+        + ("" if ref.source.name == "primary" else f"?source={ref.source.name}"),
+        "notes": facts.notes if facts else "",
+        "created_at": facts.created_at if facts else None,
+        "counts": counts,
+        "instructions": (
+            f"POST files as multipart field 'file' to {upload_url(base, ref)}; "
+            f"files land in {ref.name}/ingest/originals/ and duplicates are skipped."
+        ),
+    }
+
+
+@get("/api/projects", sync_to_thread=True)
+def list_projects(
+    request: Request[Any, Any, Any], lib: Library, source: str | None = SourceParam
+) -> list[dict[str, Any]]:
+    """List projects of a source (default `primary`)."""
+    src = lib.source(source)
+    return [
+        project_summary(request, lib, ProjectRef(src, name)) for name in list_project_names(src)
+    ]
+
+
+@post("/api/projects", sync_to_thread=True)
+def create(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    data: dict[str, Any],
+    source: str | None = SourceParam,
+) -> Response[dict[str, Any]]:
+    """Create `P{n}-<label>`; an existing name or label returns that project with 200."""
+    name = data.get("name")
+    notes = data.get("notes", "")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput('\'name\' is required, e.g. {"name": "New Project"}')
+    if not isinstance(notes, str):
+        raise InvalidInput("'notes' must be a string")
+    src = lib.source(source or data.get("source"))
+    ref, created = create_project(lib.settings, src, name)
+    with lib.catalog.write():
+        row = project_row(ref)
+        if created and notes:
+            row.notes = notes
+            row.save()
+    if created or not ref.index_path.exists():
+        write_index(lib.settings, ref)
+    body = project_summary(request, lib, ref)
+    body["created"] = created
+    if not created:
+        body["instructions"] = (
+            f"{ref.name} already exists; nothing was created. " + body["instructions"]
+        )
+    return Response(body, status_code=201 if created else 200)
+
+
+@get("/api/projects/{project:str}", sync_to_thread=True)
+def fetch(
+    request: Request[Any, Any, Any], lib: Library, project: str, source: str | None = SourceParam
+) -> dict[str, Any]:
+    """A project with its index (files and counts)."""
+    ref = lib.project(source, project)
+    body = project_summary(request, lib, ref)
+    body["index"] = build_index(ref)
+    try:
+        read_index(ref.index_path)
+        body["index_error"] = None
+    except Exception as exc:
+        body["index_error"] = str(exc)
+    return body
+
+
+@post("/api/projects/{project:str}/sync-album", sync_to_thread=True)
+def sync_album(
+    lib: Library, project: str, data: dict[str, Any] | None = None, source: str | None = SourceParam
+) -> dict[str, Any]:
+    """Record an iOS Shortcut audit event in `_manifest/events.jsonl`."""
+    ref = lib.project(source, project)
+    payload = data or {}
+    event = {
+        "at": utcnow(),
+        "event": "sync-album",
+        "project": ref.name,
+        "source": ref.source.name,
+        "album_name": str(payload.get("album_name", "")),
+        "device": str(payload.get("device", "")),
+        "note": str(payload.get("note", "")),
+    }
+    append_jsonl(ref.path / EVENTS_JOURNAL, event)
+    return {
+        "status": "recorded",
+        "event": event,
+        "instructions": "Now upload each file to this project's upload_url.",
+    }
+
+
+ROUTES = [list_projects, create, fetch, sync_album]
