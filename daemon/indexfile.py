@@ -23,7 +23,8 @@ log = logging.getLogger("media_sync.index")
 def project_row(ref: ProjectRef) -> Project:
     """The catalog row for a project, created on first use."""
     row, _ = Project.get_or_create(source=ref.source.name, name=ref.name)
-    return row
+    project: Project = row
+    return project
 
 
 def _project_facts(ref: ProjectRef) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def _upsert(
 
 def _live_copy(ref: ProjectRef, blake3: str, size: int) -> tuple[str | None, list[str]]:
     """An existing on-disk copy of this content in the project, plus phantom rows (gone from disk)."""
-    phantoms = []
+    phantoms: list[str] = []
     rows = File.select(File.rel_path).where(
         (File.source == ref.source.name) & (File.project == ref.name) & (File.content == blake3)
     )

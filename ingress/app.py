@@ -17,11 +17,12 @@ from litestar.static_files import create_static_files_router
 
 from daemon import __version__
 from daemon.library import Library
+from daemon.previews import Previews
 from daemon.settings import Settings
 from daemon.spool import remove_stale_temps
 from ingress.deps import provide_library
 from ingress.errors import EXCEPTION_HANDLERS
-from ingress.routes import health, projects, sources, upload
+from ingress.routes import events, health, media, projects, sources, upload
 
 log = logging.getLogger("media_sync.ingress")
 
@@ -65,6 +66,10 @@ def create_app(
         removed = remove_stale_temps(lib.registry().sources)
         if removed:
             log.info("removed %d leftover temp file(s) from interrupted uploads", removed)
+        previews = Previews(lib, settings.thumbnail_workers)
+        previews.start()
+        app.state.previews = previews
+        stops.append(previews.stop)
         for service in services or []:
             stops.append(service(lib))
         try:
@@ -81,6 +86,8 @@ def create_app(
         *projects.ROUTES,
         *upload.ROUTES,
         *sources.ROUTES,
+        *media.ROUTES,
+        *events.ROUTES,
         create_static_files_router(
             path="/public", directories=[web_dir()], html_mode=True, include_in_schema=False
         ),

@@ -16,21 +16,36 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ingress.app import create_app
+    from ingress.routes.events import SHUTDOWN
     from ingress.services import default_services
 
     settings = _settings(args)
     _logging(settings)
     app = create_app(settings, services=default_services(settings, watcher=not args.no_watch))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                timeout_graceful_shutdown=60, access_log=False)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            SHUTDOWN.set()  # end event streams so in-flight uploads alone decide the drain
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=60,
+    )
+    Server(config).run()
     return 0
 
 
@@ -39,7 +54,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _logging(settings)
-    return run_forever(settings)
+    return int(run_forever(settings))
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
@@ -48,10 +63,15 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings)
     report = rebuild(settings)
-    print(f"catalog rebuilt: {len(report.projects)} projects, {report.files} files, "
-          f"{report.jobs_kept} Resolve jobs kept"
-          + (f"; offline sources skipped: {', '.join(report.offline_sources)}"
-             if report.offline_sources else ""))
+    print(
+        f"catalog rebuilt: {len(report.projects)} projects, {report.files} files, "
+        f"{report.jobs_kept} Resolve jobs kept"
+        + (
+            f"; offline sources skipped: {', '.join(report.offline_sources)}"
+            if report.offline_sources
+            else ""
+        )
+    )
     return 0
 
 
@@ -68,16 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP ingress and the watcher in one process")
     serve.add_argument("--host", help="bind address (overrides MEDIA_SYNC_HOST)")
     serve.add_argument("--port", type=int, help="port (overrides MEDIA_SYNC_PORT)")
-    serve.add_argument("--no-watch", action="store_true",
-                       help="do not run the watcher in this process (run `media-sync daemon`)")
+    serve.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="do not run the watcher in this process (run `media-sync daemon`)",
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("daemon", help="run the watcher alone").set_defaults(func=cmd_daemon)
     sub.add_parser("rebuild", help="re-create the catalog from the files on disk").set_defaults(
-        func=cmd_rebuild)
-    sub.add_parser("settings", help="print the effective settings").set_defaults(
-        func=cmd_settings)
-    agent = sub.add_parser("resolve-agent", add_help=False,
-                           help="poll the server and run Resolve jobs on this workstation")
+        func=cmd_rebuild
+    )
+    sub.add_parser("settings", help="print the effective settings").set_defaults(func=cmd_settings)
+    agent = sub.add_parser(
+        "resolve-agent",
+        add_help=False,
+        help="poll the server and run Resolve jobs on this workstation",
+    )
     agent.set_defaults(func=None)
     return parser
 
@@ -87,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["resolve-agent"]:
         from daemon.resolve.agent import main as agent_main
 
-        return agent_main(args_list[1:])
+        return int(agent_main(args_list[1:]))
     args = build_parser().parse_args(args_list)
     try:
         result: int = args.func(args)

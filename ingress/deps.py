@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 from litestar.datastructures import State
 
@@ -13,6 +15,6 @@ def provide_library(state: State) -> Library:
     return library
 
 
-def library_of(request: Request[object, object, object]) -> Library:
+def library_of(request: Request[Any, Any, Any]) -> Library:
     library: Library = request.app.state.library
     return library

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 
 from litestar import MediaType, Request, Response
@@ -38,7 +40,7 @@ def error_body(status: int, detail: str, error: str, **extra: object) -> dict[st
     return body
 
 
-def handle_media_sync_error(_: Request[object, object, object], exc: Exception) -> Response[object]:
+def handle_media_sync_error(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
     assert isinstance(exc, e.MediaSyncError)
     status = status_for(exc)
     if status >= 500:
@@ -50,7 +52,7 @@ def handle_media_sync_error(_: Request[object, object, object], exc: Exception) 
     )
 
 
-def handle_http_exception(_: Request[object, object, object], exc: Exception) -> Response[object]:
+def handle_http_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
     assert isinstance(exc, HTTPException)
     detail = exc.detail
     extra: dict[str, object] = {}
@@ -64,7 +66,7 @@ def handle_http_exception(_: Request[object, object, object], exc: Exception) ->
     )
 
 
-def handle_unexpected(_: Request[object, object, object], exc: Exception) -> Response[object]:
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
     log.exception("unhandled error", exc_info=exc)
     return Response(
         error_body(500, "internal error; see the server log", "InternalError"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import socket
 from urllib.parse import quote
 
@@ -12,7 +14,7 @@ from daemon.settings import Settings
 from daemon.sources import PRIMARY
 
 
-def base_url(request: Request[object, object, object], settings: Settings) -> str:
+def base_url(request: Request[Any, Any, Any], settings: Settings) -> str:
     """MEDIA_SYNC_PUBLIC_URL when set, else the scheme/host the client used."""
     if settings.public_url:
         return settings.public_url.rstrip("/")

@@ -1,0 +1,88 @@
+"""`/api/events`: a server-sent events stream of ingest events, read from the catalog so events
+from a separate daemon process arrive too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, get
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from daemon.catalog import Event
+from daemon.library import Library
+
+# Set when the server begins shutting down, so open streams end instead of holding it up.
+SHUTDOWN = threading.Event()
+POLL_SECONDS = 0.5
+KEEPALIVE_SECONDS = 15.0
+MAX_STREAM_SECONDS = 300.0  # clients reconnect with Last-Event-ID
+
+
+def _latest_id() -> int:
+    row = Event.select(Event.id).order_by(Event.id.desc()).first()
+    return int(row.id) if row else 0
+
+
+def _events_after(last_id: int, project: str | None, limit: int = 200) -> list[dict[str, Any]]:
+    query = Event.select().where(Event.id > last_id).order_by(Event.id).limit(limit)
+    out = []
+    for row in query:
+        if project and row.project != project:
+            out.append({"id": row.id, "skip": True})
+            continue
+        body = {
+            "id": row.id,
+            "type": row.type,
+            "at": row.at,
+            "source": row.source,
+            "project": row.project,
+            "relative_path": row.rel_path,
+        }
+        body.update(json.loads(row.data or "{}"))
+        out.append(body)
+    return out
+
+
+@get("/api/events")
+async def events(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    since: int | None = None,
+    project: str | None = None,
+) -> ServerSentEvent:
+    """Ingest events as SSE (`event: stored|indexed|moved|removed|thumbnail|metadata|...`)."""
+    header = request.headers.get("last-event-id")
+    start = since if since is not None else (int(header) if header and header.isdigit() else None)
+
+    async def generate() -> AsyncGenerator[ServerSentEventMessage, None]:
+        last = start if start is not None else await anyio.to_thread.run_sync(_latest_id)
+        yield ServerSentEventMessage(comment="connected", retry=1000)
+        opened = quiet = time.monotonic()
+        while not SHUTDOWN.is_set() and time.monotonic() - opened < MAX_STREAM_SECONDS:
+            batch = await anyio.to_thread.run_sync(_events_after, last, project)
+            for item in batch:
+                last = item["id"]
+                if not item.get("skip"):
+                    quiet = time.monotonic()
+                    yield ServerSentEventMessage(
+                        data=json.dumps(item), event=item["type"], id=str(item["id"])
+                    )
+            if time.monotonic() - quiet > KEEPALIVE_SECONDS:
+                quiet = time.monotonic()
+                yield ServerSentEventMessage(comment="keep-alive")
+            if not batch:
+                await asyncio.sleep(POLL_SECONDS)
+
+    return ServerSentEvent(
+        generate(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+ROUTES = [events]

@@ -1,0 +1,195 @@
+"""Media: the explorer listing, streaming and downloads (Range), thumbnails."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from litestar import HttpMethod, Request, Response, get, post, route
+from litestar.params import Parameter
+
+from daemon.catalog import File
+from daemon.conventions import atomic_write_bytes, check_relative, safe_join
+from daemon.errors import InvalidInput, MediaNotFound
+from daemon.library import Library
+from daemon.listing import MediaQuery, list_media
+from daemon.mediatypes import media_type
+from daemon.previews import Previews, thumbnail_path
+from daemon.projects import ProjectRef
+from ingress.filestream import FileStream, file_response
+from ingress.urls import base_url, media_url, thumb_url
+
+SourceParam = Parameter(query="source", default=None, required=False)
+_SHA256 = re.compile(r"^([0-9a-f]{64})\.jpg$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+MAX_CLIENT_THUMB = 2 * 1024 * 1024
+
+
+@get("/api/projects/{project:str}/media", sync_to_thread=True)
+def media_list(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    project: str,
+    source: str | None = SourceParam,
+    kind: str | None = None,
+    q: str | None = None,
+    sort: str = "captured",
+    order: str = "desc",
+    limit: int = 100,
+    cursor: str | None = None,
+    offset: int | None = None,
+) -> dict[str, Any]:
+    """Indexed media with metadata and URLs; paginate with `cursor` (or `offset`)."""
+    ref = lib.project(source, project)
+    page = list_media(ref, MediaQuery(kind, q or None, sort, order, limit, cursor, offset))
+    base = base_url(request, lib.settings)
+    for item in page["items"]:
+        item["stream_url"] = media_url(base, ref, item["relative_path"])
+        item["download_url"] = media_url(base, ref, item["relative_path"], download=True)
+        item["thumb_url"] = (
+            thumb_url(base, ref, item["sha256"]) if item["kind"] in {"image", "video"} else None
+        )
+    return {"project": ref.name, "source": ref.source.name, **page}
+
+
+def _indexed_file(lib: Library, ref: ProjectRef, raw: str) -> tuple[Any, str]:
+    rel = raw.lstrip("/")
+    check_relative(rel, "relative_path")
+    path = safe_join(ref.path, rel, "relative_path")
+    row = File.get_or_none(
+        (File.source == ref.source.name) & (File.project == ref.name) & (File.rel_path == rel)
+    )
+    known = media_type(rel)
+    if row is None or known is None or not path.is_file():
+        raise MediaNotFound(f"{rel!r} is not indexed media in {ref.name}")
+    return path, known.mime
+
+
+def _serve(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    project: str,
+    relative_path: str,
+    source: str | None,
+    download: bool,
+) -> FileStream:
+    ref = lib.project(source, project)
+    path, mime = _indexed_file(lib, ref, relative_path)
+    return file_response(
+        path,
+        method=request.method,
+        headers=request.headers,
+        media_type=mime,
+        attachment_name=path.name if download else None,
+    )
+
+
+@route(
+    "/media/{project:str}/download/{relative_path:path}",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    sync_to_thread=True,
+)
+def download(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    project: str,
+    relative_path: str,
+    source: str | None = SourceParam,
+) -> FileStream:
+    """The file with `Content-Disposition: attachment` (ASCII and RFC 6266 names)."""
+    return _serve(request, lib, project, relative_path, source, download=True)
+
+
+@route(
+    "/media/{project:str}/{relative_path:path}",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    sync_to_thread=True,
+)
+def stream(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    project: str,
+    relative_path: str,
+    source: str | None = SourceParam,
+) -> FileStream:
+    """Stream indexed media with Range, ETag and Last-Modified (Safari/AVPlayer scrubbing)."""
+    return _serve(request, lib, project, relative_path, source, download=False)
+
+
+@route(
+    "/thumbnails/{project:str}/{name:str}",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    sync_to_thread=True,
+)
+def thumbnail(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    project: str,
+    name: str,
+    source: str | None = SourceParam,
+) -> FileStream:
+    """A 640 px JPEG keyed by sha256; made on demand once if the background pool has not yet."""
+    match = _SHA256.match(name)
+    if match is None:
+        raise MediaNotFound("thumbnails are named <sha256>.jpg")
+    ref = lib.project(source, project)
+    previews: Previews = request.app.state.previews
+    path = thumbnail_path(ref, match.group(1))
+    if not path.is_file() and previews.thumbnail(ref, match.group(1)) is None:
+        raise MediaNotFound(f"no thumbnail for {match.group(1)} in {ref.name}")
+    return file_response(
+        path,
+        method=request.method,
+        headers=request.headers,
+        media_type="image/jpeg",
+        cache_control=IMMUTABLE,
+    )
+
+
+@post(
+    "/api/projects/{project:str}/media/thumbnail",
+    sync_to_thread=True,
+    request_max_body_size=4 * MAX_CLIENT_THUMB,
+)
+def upload_thumbnail(
+    request: Request[Any, Any, Any],
+    lib: Library,
+    project: str,
+    data: dict[str, Any],
+    source: str | None = SourceParam,
+) -> Response[Any]:
+    """Keep a client-made thumbnail (`data_url`) for an indexed `relative_path`."""
+    from daemon.media.thumbnails import validate_client_thumbnail
+
+    ref = lib.project(source, project)
+    rel, data_url = data.get("relative_path"), data.get("data_url")
+    if not isinstance(rel, str) or not isinstance(data_url, str):
+        raise InvalidInput('body must be {"relative_path": str, "data_url": str}')
+    _indexed_file(lib, ref, rel)
+    row = File.get(File.source == ref.source.name, File.project == ref.name, File.rel_path == rel)
+    header, _, payload = data_url.partition(",")
+    if not header.startswith("data:image/") or ";base64" not in header:
+        raise InvalidInput("data_url must be a base64 data:image/... URL")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("data_url is not valid base64") from exc
+    jpeg = validate_client_thumbnail(raw, MAX_CLIENT_THUMB)
+    sha256 = row.content.sha256
+    atomic_write_bytes(thumbnail_path(ref, sha256), jpeg, lib.settings.file_mode)
+    base = base_url(request, lib.settings)
+    return Response(
+        {
+            "status": "stored",
+            "relative_path": rel,
+            "sha256": sha256,
+            "thumb_url": thumb_url(base, ref, sha256),
+            "size": len(jpeg),
+        },
+        status_code=200,
+    )
+
+
+ROUTES = [media_list, download, stream, thumbnail, upload_thumbnail]
