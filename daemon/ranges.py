@@ -209,9 +209,9 @@ def plan_response(headers: Mapping[str, str], size: int, validators: Validators)
     if is_not_modified(headers, validators):
         return Plan(304)
     wanted = parse_range(headers.get("range"), size)
-    if wanted is not None and "if-range" in headers:
-        if not if_range_matches(headers["if-range"], validators):
-            wanted = None
+    if_range = headers.get("if-range")
+    if wanted is not None and if_range is not None and not if_range_matches(if_range, validators):
+        wanted = None
     if wanted is UNSATISFIABLE:
         return Plan(416, content_range=f"bytes */{size}")
     if isinstance(wanted, ByteRange):
