@@ -77,8 +77,7 @@ def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
     if query.kind:
         base = base.where(Content.kind == query.kind)
     if query.q:
-        escaped = query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        base = base.where(File.rel_path ** f"%{escaped}%")
+        base = base.where(pw.fn.instr(pw.fn.lower(File.rel_path), query.q.lower()) > 0)
     total = base.count()
     descending = query.order == "desc"
     page = base

@@ -22,7 +22,7 @@ from daemon.settings import Settings
 from daemon.spool import remove_stale_temps
 from ingress.deps import provide_library
 from ingress.errors import EXCEPTION_HANDLERS
-from ingress.routes import events, health, media, projects, sources, upload
+from ingress.routes import events, health, media, projects, resolve, sources, upload
 
 log = logging.getLogger("media_sync.ingress")
 
@@ -86,6 +86,7 @@ def create_app(
         *projects.ROUTES,
         *upload.ROUTES,
         *sources.ROUTES,
+        *resolve.ROUTES,
         *media.ROUTES,
         *events.ROUTES,
         create_static_files_router(
@@ -101,4 +102,5 @@ def create_app(
         cors_config=cors,
         openapi_config=OpenAPIConfig(title="media-sync", version=__version__, path="/schema"),
         debug=False,
+        logging_config=None,  # the CLI configures logging; no background queue thread
     )

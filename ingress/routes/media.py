@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from litestar import HttpMethod, Request, Response, get, post, route
-from litestar.params import Parameter
 
 from daemon.catalog import File
 from daemon.conventions import atomic_write_bytes, check_relative, safe_join
@@ -21,7 +20,6 @@ from daemon.projects import ProjectRef
 from ingress.filestream import FileStream, file_response
 from ingress.urls import base_url, media_url, thumb_url
 
-SourceParam = Parameter(query="source", default=None, required=False)
 _SHA256 = re.compile(r"^([0-9a-f]{64})\.jpg$")
 IMMUTABLE = "public, max-age=31536000, immutable"
 MAX_CLIENT_THUMB = 2 * 1024 * 1024
@@ -32,7 +30,7 @@ def media_list(
     request: Request[Any, Any, Any],
     lib: Library,
     project: str,
-    source: str | None = SourceParam,
+    source: str | None = None,
     kind: str | None = None,
     q: str | None = None,
     sort: str = "captured",
@@ -96,7 +94,7 @@ def download(
     lib: Library,
     project: str,
     relative_path: str,
-    source: str | None = SourceParam,
+    source: str | None = None,
 ) -> FileStream:
     """The file with `Content-Disposition: attachment` (ASCII and RFC 6266 names)."""
     return _serve(request, lib, project, relative_path, source, download=True)
@@ -112,7 +110,7 @@ def stream(
     lib: Library,
     project: str,
     relative_path: str,
-    source: str | None = SourceParam,
+    source: str | None = None,
 ) -> FileStream:
     """Stream indexed media with Range, ETag and Last-Modified (Safari/AVPlayer scrubbing)."""
     return _serve(request, lib, project, relative_path, source, download=False)
@@ -128,7 +126,7 @@ def thumbnail(
     lib: Library,
     project: str,
     name: str,
-    source: str | None = SourceParam,
+    source: str | None = None,
 ) -> FileStream:
     """A 640 px JPEG keyed by sha256; made on demand once if the background pool has not yet."""
     match = _SHA256.match(name)
@@ -158,7 +156,7 @@ def upload_thumbnail(
     lib: Library,
     project: str,
     data: dict[str, Any],
-    source: str | None = SourceParam,
+    source: str | None = None,
 ) -> Response[Any]:
     """Keep a client-made thumbnail (`data_url`) for an indexed `relative_path`."""
     from daemon.media.thumbnails import validate_client_thumbnail

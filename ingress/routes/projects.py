@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
 
 from daemon.catalog import Project, utcnow
 from daemon.conventions import EVENTS_JOURNAL, append_jsonl
@@ -14,8 +13,6 @@ from daemon.indexfile import build_index, project_counts, project_row, read_inde
 from daemon.library import Library
 from daemon.projects import ProjectRef, create_project, list_project_names
 from ingress.urls import base_url, upload_url
-
-SourceParam = Parameter(query="source", default=None, required=False)
 
 
 def project_summary(
@@ -46,7 +43,7 @@ def project_summary(
 
 @get("/api/projects", sync_to_thread=True)
 def list_projects(
-    request: Request[Any, Any, Any], lib: Library, source: str | None = SourceParam
+    request: Request[Any, Any, Any], lib: Library, source: str | None = None
 ) -> list[dict[str, Any]]:
     """List projects of a source (default `primary`)."""
     src = lib.source(source)
@@ -60,7 +57,7 @@ def create(
     request: Request[Any, Any, Any],
     lib: Library,
     data: dict[str, Any],
-    source: str | None = SourceParam,
+    source: str | None = None,
 ) -> Response[dict[str, Any]]:
     """Create `P{n}-<label>`; an existing name or label returns that project with 200."""
     name = data.get("name")
@@ -89,7 +86,7 @@ def create(
 
 @get("/api/projects/{project:str}", sync_to_thread=True)
 def fetch(
-    request: Request[Any, Any, Any], lib: Library, project: str, source: str | None = SourceParam
+    request: Request[Any, Any, Any], lib: Library, project: str, source: str | None = None
 ) -> dict[str, Any]:
     """A project with its index (files and counts)."""
     ref = lib.project(source, project)
@@ -105,7 +102,7 @@ def fetch(
 
 @post("/api/projects/{project:str}/sync-album", sync_to_thread=True)
 def sync_album(
-    lib: Library, project: str, data: dict[str, Any] | None = None, source: str | None = SourceParam
+    lib: Library, project: str, data: dict[str, Any] | None = None, source: str | None = None
 ) -> dict[str, Any]:
     """Record an iOS Shortcut audit event in `_manifest/events.jsonl`."""
     ref = lib.project(source, project)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get, post
-from litestar.params import Parameter
 
 from daemon.errors import CorruptFile, InvalidInput
 from daemon.library import Library
@@ -48,9 +47,7 @@ def add_source(lib: Library, data: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 @post("/api/sources/{name:str}/toggle", sync_to_thread=True)
-def toggle(
-    lib: Library, name: str, enabled: bool | None = Parameter(query="enabled", default=None)
-) -> dict[str, Any]:
+def toggle(lib: Library, name: str, enabled: bool | None = None) -> dict[str, Any]:
     """Set `?enabled=true|false`, or flip when absent."""
     registry = lib.registry()
     if registry.error:

@@ -7,7 +7,6 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Request, Response, post, put
-from litestar.params import Parameter
 
 from daemon.conventions import clean_upload_name
 from daemon.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -126,7 +125,7 @@ async def upload(
     request: Request[Any, Any, Any],
     lib: Library,
     project: str,
-    source: str | None = Parameter(query="source", default=None),
+    source: str | None = None,
 ) -> Response[Any]:
     """Multipart upload (`file`, or several `files`); 200 for stored and duplicate alike."""
     _precheck(request, lib)
@@ -151,7 +150,7 @@ async def upload_raw(
     lib: Library,
     project: str,
     filename: str,
-    source: str | None = Parameter(query="source", default=None),
+    source: str | None = None,
 ) -> Response[Any]:
     """Raw-body upload: the request body is the file, the last path segment its name."""
     _precheck(request, lib)
