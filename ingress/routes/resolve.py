@@ -1,0 +1,132 @@
+"""The Resolve bridge: open a job from the page, and the queue a resolve-agent drains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from daemon import jobs
+from daemon.errors import InvalidInput
+from daemon.jobqueue import act, claim_next, get_job, list_jobs, open_job, parse_statuses
+from daemon.jobrequest import parse_open, parse_result
+from daemon.library import Library
+
+
+def _agent(query: str | None, body: dict[str, Any] | None) -> str | None:
+    """The agent name from ``?claimed_by=`` or the body's ``claimed_by``."""
+    value = query if query is not None else (body or {}).get("claimed_by")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("'claimed_by' must be a string")
+    return value
+
+
+@post("/api/resolve/open", sync_to_thread=True)
+def open_resolve(
+    request: Request[Any, Any, Any], lib: NamedDependency[Library], data: JSONBody[dict[str, Any]]
+) -> Response[dict[str, Any]]:
+    """Queue a job for the resolve-agent; 201, or 200 with the first job for a repeated key."""
+    parsed = parse_open(data, request.headers.get("idempotency-key"))
+    job, created = open_job(lib, parsed)
+    return Response(job, status_code=201 if created else 200)
+
+
+@post("/api/resolve/jobs/next", status_code=200, sync_to_thread=True)
+def next_jobs(
+    lib: NamedDependency[Library],
+    limit: FromQuery[int] = 1,
+    claimed_by: FromQuery[str | None] = None,
+) -> dict[str, Any]:
+    """Claim up to `limit` pending jobs (oldest first) with a lease."""
+    return {"jobs": claim_next(lib, claimed_by, limit)}
+
+
+@post("/api/resolve/jobs/{job_id:int}/heartbeat", status_code=200, sync_to_thread=True)
+def heartbeat(
+    lib: NamedDependency[Library],
+    job_id: FromPath[int],
+    claimed_by: FromQuery[str | None] = None,
+    data: JSONBody[Any] = None,
+) -> dict[str, Any]:
+    """Renew the lease of a job this agent holds; 409 if it no longer does."""
+    return act(lib, job_id, jobs.Heartbeat(_agent(claimed_by, _body(data))))
+
+
+@post("/api/resolve/jobs/{job_id:int}/complete", status_code=200, sync_to_thread=True)
+def complete(
+    lib: NamedDependency[Library],
+    job_id: FromPath[int],
+    claimed_by: FromQuery[str | None] = None,
+    data: JSONBody[Any] = None,
+) -> dict[str, Any]:
+    """Mark a claimed job done, storing the per-clip results of the body (optional)."""
+    body = _body(data)
+    result = parse_result(body)
+    return act(lib, job_id, jobs.Complete(_agent(claimed_by, body)), result=result)
+
+
+@post("/api/resolve/jobs/{job_id:int}/fail", status_code=200, sync_to_thread=True)
+def fail(
+    lib: NamedDependency[Library],
+    job_id: FromPath[int],
+    claimed_by: FromQuery[str | None] = None,
+    error: FromQuery[str | None] = None,
+    data: JSONBody[Any] = None,
+) -> dict[str, Any]:
+    """Mark a claimed job failed with `?error=` or a body `{"error": ...}`."""
+    body = _body(data)
+    message = error if error is not None else (body or {}).get("error")
+    if message is not None and not isinstance(message, str):
+        raise InvalidInput("'error' must be a string")
+    reason = message.strip() if message and message.strip() else "the agent gave no reason"
+    return act(lib, job_id, jobs.Fail(reason, _agent(claimed_by, body)))
+
+
+@post("/api/resolve/jobs/{job_id:int}/release", status_code=200, sync_to_thread=True)
+def release(
+    lib: NamedDependency[Library],
+    job_id: FromPath[int],
+    claimed_by: FromQuery[str | None] = None,
+    data: JSONBody[Any] = None,
+) -> dict[str, Any]:
+    """Hand a claimed job back to the queue (the agent is stopping before starting it)."""
+    return act(lib, job_id, jobs.Release(_agent(claimed_by, _body(data))))
+
+
+@post("/api/resolve/jobs/{job_id:int}/cancel", status_code=200, sync_to_thread=True)
+def cancel(lib: NamedDependency[Library], job_id: FromPath[int]) -> dict[str, Any]:
+    """Cancel a pending or claimed job; its agent's next heartbeat gets 409."""
+    return act(lib, job_id, jobs.Cancel())
+
+
+@get("/api/resolve/jobs", sync_to_thread=True)
+def list_all(
+    lib: NamedDependency[Library],
+    status: FromQuery[str | None] = None,
+    limit: FromQuery[int] = 100,
+    offset: FromQuery[int] = 0,
+) -> dict[str, Any]:
+    """Jobs newest first, `?status=pending` (or `pending,claimed`) to filter."""
+    page, total = list_jobs(lib, parse_statuses(status), limit, offset)
+    return {"jobs": page, "total": total, "limit": limit, "offset": offset}
+
+
+@get("/api/resolve/jobs/{job_id:int}", sync_to_thread=True)
+def fetch(lib: NamedDependency[Library], job_id: FromPath[int]) -> dict[str, Any]:
+    """One job."""
+    return get_job(lib, job_id)
+
+
+def _body(data: Any) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise InvalidInput("body must be a JSON object")
+    return data
+
+
+ROUTES = [open_resolve, next_jobs, heartbeat, complete, fail, release, cancel, list_all, fetch]

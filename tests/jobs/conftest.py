@@ -1,0 +1,52 @@
+"""Fixtures for the Resolve queue tests: a real project with real files, and small helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from daemon.settings import Settings
+from ingress.app import create_app
+
+CLIPS = ("clip-a.mp4", "clip-b.mov", "still.jpg")
+
+
+def make_project(client: TestClient[Any], root: Path, name: str = "Foo") -> str:
+    """Create a project through the API and put real bytes into its originals."""
+    response = client.post("/api/projects", json={"name": name})
+    assert response.status_code in (200, 201), response.text
+    folder: str = response.json()["name"]
+    originals = root / folder / "ingest" / "originals"
+    for index, clip in enumerate(CLIPS):
+        (originals / clip).write_bytes(f"{folder}:{clip}".encode() * (index + 1))
+    return folder
+
+
+def open_body(project: str, *clips: str, **extra: Any) -> dict[str, Any]:
+    paths = [f"ingest/originals/{clip}" for clip in (clips or CLIPS[:1])]
+    return {"project": project, "media_rel_paths": paths, "mode": "import", **extra}
+
+
+@pytest.fixture
+def project(client: TestClient[Any], roots: tuple[Path, Path]) -> str:
+    return make_project(client, roots[0])
+
+
+def settings_with(roots: tuple[Path, Path], **env: str) -> Settings:
+    root, state = roots
+    base = {"MEDIA_SYNC_PROJECTS_ROOT": str(root), "MEDIA_SYNC_STATE_DIR": str(state)}
+    return Settings.from_env({**base, **env})
+
+
+@pytest.fixture
+def short_lease_client(roots: tuple[Path, Path]) -> Iterator[TestClient[Any]]:
+    """A client whose claims last 0.5 s and whose jobs get two attempts."""
+    settings = settings_with(
+        roots, MEDIA_SYNC_RESOLVE_LEASE_SECONDS="0.5", MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS="2"
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
