@@ -199,7 +199,7 @@ def ingest_in_place(
         and existing.mtime_ns == st.st_mtime_ns
         and existing.inode == st.st_ino
     ):
-        content = Content.get_by_id(existing.content_id)
+        content = Content.get_by_id(existing.blake3)
         return IngestResult(
             "unchanged", ref, rel_path, Digest(content.blake3, content.sha256, content.size)
         )
@@ -298,7 +298,7 @@ def record_moved(
             "moved",
             dst,
             dst_rel,
-            row.content_id,
+            row.blake3,
             None,
             {"from": f"{src.name}/{src_rel}", "to": f"{dst.name}/{dst_rel}"},
         )
@@ -309,7 +309,7 @@ def record_moved(
         **{
             "from": f"{src.name}/{src_rel}",
             "to": f"{dst.name}/{dst_rel}",
-            "blake3": row.content_id,
+            "blake3": row.blake3,
             "reason": reason,
         },
     )
@@ -320,7 +320,7 @@ def record_moved(
             **{
                 "from": f"{src.name}/{src_rel}",
                 "to": f"{dst.name}/{dst_rel}",
-                "blake3": row.content_id,
+                "blake3": row.blake3,
                 "reason": reason,
             },
         )

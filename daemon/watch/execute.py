@@ -1,0 +1,282 @@
+"""The one executor: applies a Plan to the disk and the catalog through `daemon.ingest`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from daemon.adopt import IndexHint, adopt_counts, index_hints
+from daemon.catalog import File
+from daemon.errors import CorruptFile
+from daemon.hashing import Digest, hash_file
+from daemon.indexfile import project_row, read_index, write_index
+from daemon.ingest import ingest_in_place, journal, record_moved, record_removed
+from daemon.library import Library
+from daemon.projects import ProjectRef, ensure_layout
+from daemon.sources import Source
+from daemon.watch.plan import Key, Move, Plan, Seen, Stat
+from daemon.watch.relocate import ROOT, move_no_overwrite
+from daemon.watch.settle import SettleTracker, openable
+
+log = logging.getLogger("media_sync.watch")
+
+
+@dataclass
+class SourceResult:
+    """What a pass did to one source (the reindex response's per-source entry)."""
+
+    source: str
+    status: str = "ok"  # ok | offline
+    offline_reason: str | None = None
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    renamed: int = 0
+    relocated: int = 0
+    settling: int = 0
+    held: int = 0
+    skipped_unsupported: int = 0
+    hashed_bytes: int = 0
+    projects: set[str] = field(default_factory=set)
+    moves: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def merge(self, other: SourceResult) -> None:
+        """Add a later pass over the same source (used while waiting for files to settle)."""
+        for name in ("indexed", "removed", "renamed", "relocated", "hashed_bytes"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.settling, self.held = other.settling, other.held
+        self.skipped_unsupported = max(self.skipped_unsupported, other.skipped_unsupported)
+        self.status, self.offline_reason = other.status, other.offline_reason
+        self.projects |= other.projects
+        self.moves += other.moves
+        self.errors += other.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        body = {k: v for k, v in vars(self).items() if k != "projects"}
+        body["projects"] = sorted(self.projects)
+        return body
+
+
+@dataclass
+class _Run:
+    lib: Library
+    source: Source
+    tracker: SettleTracker | None
+    result: SourceResult
+    hints: dict[str, dict[str, IndexHint]] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
+
+    def ref(self, project: str) -> ProjectRef:
+        return ProjectRef(self.source, project)
+
+    def error(self, project: str, rel: str, exc: BaseException | str) -> None:
+        detail = str(exc) if not isinstance(exc, OSError) else f"{exc.strerror or exc}"
+        self.result.errors.append({"project": project, "path": rel, "error": detail})
+        log.warning("%s/%s/%s: %s", self.source.name, project, rel, detail)
+
+
+def _label(project: str, rel: str) -> str:
+    return rel if project == ROOT else f"{project}/{rel}"
+
+
+def _orphan_of(run: _Run, digest: Digest) -> tuple[str, str] | None:
+    """A catalogued copy of these bytes in this source whose file is gone (a move we missed)."""
+    rows = File.select(File.project, File.rel_path).where(
+        (File.source == run.source.name) & (File.content == digest.blake3)
+    )
+    for row in rows:
+        if not os.path.lexists(run.source.root / row.project / row.rel_path):
+            return row.project, row.rel_path
+    return None
+
+
+def _adopt(run: _Run, project: str) -> None:
+    ref = run.ref(project)
+    hints, document, error = index_hints(ref)
+    if error is not None:
+        run.error(project, "index.json", error)
+    adopt_counts(run.lib, ref, document)
+    run.hints[project] = hints
+    run.touched.add(project)
+
+
+def _hinted(run: _Run, project: str, rel: str, digest: Digest) -> str | None:
+    hint = run.hints.get(project, {}).get(rel)
+    if hint and hint.sha256 == digest.sha256:
+        return hint.uploaded_at
+    return None
+
+
+def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
+    """Hash a complete file, then catalog it (or carry an orphaned row's identity to it)."""
+    ref = run.ref(project)
+    path = ref.path / rel
+    problem = openable(path)
+    if problem is not None:
+        run.error(project, rel, problem)
+        return
+    try:
+        digest = hash_file(path)
+        after = path.stat()
+    except OSError as exc:
+        run.error(project, rel, exc)
+        return
+    run.result.hashed_bytes += digest.size
+    if (after.st_size, after.st_mtime_ns) != (stat.size, stat.mtime_ns) or digest.size != stat.size:
+        if run.tracker is not None:
+            seen = {(project, rel): Seen(after.st_size, after.st_mtime_ns, time.monotonic())}
+            run.tracker.update(run.source.name, (), seen)
+        run.result.settling += 1
+        return
+    orphan = _orphan_of(run, digest)
+    if orphan is not None and record_moved(
+        run.lib, run.ref(orphan[0]), orphan[1], ref, rel, reason="moved", update_index=False
+    ):
+        run.touched.update({orphan[0], project})
+        run.result.renamed += 1
+        return
+    origin = "adopted" if project in run.hints else "drop"
+    result = ingest_in_place(
+        run.lib,
+        ref,
+        rel,
+        digest=digest,
+        st=after,
+        origin=origin,
+        uploaded_at=_hinted(run, project, rel, digest),
+        update_index=False,
+    )
+    if result.status != "unchanged":
+        run.result.indexed += 1
+        run.touched.add(project)
+
+
+def relocate_file(run: _Run, move: Move) -> None:
+    """Move one misplaced media file into `ingest/originals/` and catalog it there."""
+    src = (
+        run.source.root / move.src_project / move.src_rel
+        if move.src_project
+        else (run.source.root / move.src_rel)
+    )
+    dst = run.ref(move.dst_project)
+    problem = openable(src)
+    if problem is not None:
+        run.error(move.src_project, move.src_rel, problem)
+        return
+    try:
+        ensure_layout(dst)
+        target = dst.path / move.dst_rel
+        final = move_no_overwrite(src, target.parent, target.name)
+    except OSError as exc:
+        run.error(move.src_project, move.src_rel, exc)
+        return
+    new_rel = final.relative_to(dst.path).as_posix()
+    entry = {"from": _label(move.src_project, move.src_rel), "to": f"{dst.name}/{new_rel}"}
+    journal(dst, "relocated", **entry, reason="media outside ingest/originals")
+    run.result.moves.append(entry)
+    run.result.relocated += 1
+    run.touched.add(dst.name)
+    st = final.stat()
+    ingest_file(run, dst.name, new_rel, Stat(st.st_size, st.st_mtime_ns, st.st_ino))
+
+
+def _remove(run: _Run, removes: tuple[Key, ...]) -> None:
+    by_project: dict[str, list[str]] = {}
+    for project, rel in removes:
+        if not os.path.lexists(run.source.root / project / rel):  # proven gone right now
+            by_project.setdefault(project, []).append(rel)
+    for project, rels in by_project.items():
+        rows = File.select(File.rel_path).where(
+            (File.source == run.source.name) & (File.project == project) & File.rel_path.in_(rels)
+        )
+        still = [r.rel_path for r in rows]
+        if still:
+            count = record_removed(
+                run.lib, run.ref(project), still, reason="missing on disk", update_index=False
+            )
+            run.result.removed += count
+            run.touched.add(project)
+
+
+def _write_indexes(run: _Run, projects: set[str]) -> None:
+    for project in sorted(projects):
+        ref = run.ref(project)
+        if project == ROOT or not ref.path.is_dir():
+            continue
+        try:
+            read_index(ref.index_path)
+        except CorruptFile as exc:
+            run.error(project, "index.json", f"{exc.detail}; kept in _manifest/ and rewritten")
+        try:
+            ensure_layout(ref)
+            with run.lib.catalog.write():
+                project_row(ref)
+            write_index(run.lib.settings, ref)
+        except OSError as exc:
+            run.error(project, "index.json", exc)
+
+
+def execute(
+    lib: Library,
+    source: Source,
+    plan: Plan,
+    *,
+    adopt: frozenset[str] = frozenset(),
+    tracker: SettleTracker | None = None,
+    cancel: threading.Event | None = None,
+) -> SourceResult:
+    """Apply ``plan``: relocate, record renames, ingest, prune, then write each touched index once."""
+    result = SourceResult(source.name, unchanged=plan.unchanged, settling=len(plan.settling))
+    result.held = len(plan.held)
+    result.skipped_unsupported = plan.skipped_unsupported
+    if plan.offline is not None:
+        result.status, result.offline_reason = "offline", plan.offline
+        return result
+    run = _Run(lib, source, tracker, result)
+    for project in sorted(adopt):
+        _adopt(run, project)
+    for move in plan.relocations:
+        relocate_file(run, move)
+    for move in plan.renames:
+        if record_moved(
+            lib,
+            run.ref(move.src_project),
+            move.src_rel,
+            run.ref(move.dst_project),
+            move.dst_rel,
+            reason="renamed on disk",
+            update_index=False,
+        ):
+            result.renamed += 1
+            run.touched.update({move.src_project, move.dst_project})
+    for project, rel, stat in plan.ingest:
+        if cancel is not None and cancel.is_set():
+            result.settling += 1  # picked up again by the next pass
+            continue
+        ingest_file(run, project, rel, stat)
+    _remove(run, plan.removes)
+    _write_indexes(run, run.touched | set(plan.missing_index))
+    result.projects = run.touched - {ROOT}
+    return result
+
+
+def dry_run(source: Source, plan: Plan) -> SourceResult:
+    """What ``execute`` would do, without touching anything."""
+    result = SourceResult(source.name, unchanged=plan.unchanged, settling=len(plan.settling))
+    if plan.offline is not None:
+        result.status, result.offline_reason = "offline", plan.offline
+        return result
+    result.indexed = len(plan.ingest) + len(plan.relocations)
+    result.removed, result.renamed = len(plan.removes), len(plan.renames)
+    result.relocated = len(plan.relocations)
+    result.skipped_unsupported = plan.skipped_unsupported
+    result.moves = [
+        {"from": _label(m.src_project, m.src_rel), "to": f"{m.dst_project}/{m.dst_rel}"}
+        for m in plan.relocations
+    ]
+    return result

@@ -1,0 +1,193 @@
+"""Scanning a source root or project into plain values: one os.scandir per directory."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from daemon.conventions import (
+    IGNORED_GLOBS,
+    IGNORED_NAMES,
+    INDEX_FILE,
+    ORIGINALS,
+    SOURCES_DIR,
+    is_project_name,
+)
+from daemon.mediatypes import MEDIA_TYPES
+from daemon.watch.ignorefile import IGNORE_FILE, IgnoreRules, load_rules
+from daemon.watch.plan import ProjectListing, SourceListing, Stat
+
+_ORIGINALS_PREFIX = ORIGINALS + "/"
+
+# The same names as conventions.is_ignored_name, as one compiled regex (it runs per file).
+_IGNORED_RE = re.compile(
+    "|".join(
+        [*(re.escape(n) + r"\Z" for n in IGNORED_NAMES), *map(fnmatch.translate, IGNORED_GLOBS)]
+    )
+)
+
+
+def skip_name(name: str) -> bool:
+    """Dotfiles, dot-folders, temp and system names: never ingested, moved or descended into."""
+    return name.startswith(".") or _IGNORED_RE.match(name) is not None
+
+
+def is_media_name(name: str) -> bool:
+    """The mediatypes table, without building a PurePath per file."""
+    return os.path.splitext(name)[1].lower() in MEDIA_TYPES
+
+
+@dataclass
+class _Walk:
+    originals: dict[str, Stat]
+    outside: dict[str, Stat]
+    unlisted: list[str]
+    unsupported: int = 0
+    has_index: bool = False
+
+
+def _scan_dir(path: str) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as entries:
+        return list(entries)
+
+
+def _visit(
+    walk: _Walk,
+    entry: os.DirEntry[str],
+    rel: str,
+    top: bool,
+    rules: tuple[tuple[str, IgnoreRules], ...],
+    stack: list[tuple[str, str]],
+    exclude: frozenset[str],
+) -> None:
+    try:
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if rules and any(r.ignored(base + rel, is_dir) for base, r in rules):
+            return
+        if is_dir:
+            if rel not in exclude:
+                stack.append((entry.path, rel + "/"))
+            return
+        if not entry.is_file(follow_symlinks=False):
+            return
+        if not is_media_name(entry.name):
+            if top and entry.name == INDEX_FILE:
+                walk.has_index = True
+            elif not top:
+                walk.unsupported += 1
+            return
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        walk.unlisted.append(rel)
+        return
+    target = walk.originals if rel.startswith(_ORIGINALS_PREFIX) else walk.outside
+    target[rel] = Stat(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def list_project(
+    root: Path, project: str, exclude: frozenset[str], root_rules: IgnoreRules | None = None
+) -> ProjectListing:
+    """Media files of one project, split into originals and files to relocate."""
+    base = os.path.join(root, project)
+    walk = _Walk({}, {}, [])
+    try:
+        top_entries = _scan_dir(base)
+    except FileNotFoundError:
+        return ProjectListing(exists=False)
+    except OSError:
+        return ProjectListing(unlisted=("",))
+    rules: list[tuple[str, IgnoreRules]] = [(project + "/", root_rules)] if root_rules else []
+    if any(e.name == IGNORE_FILE for e in top_entries):
+        own = load_rules(Path(base))
+        if own is not None:
+            rules.append(("", own))
+    frozen_rules = tuple(rules)
+    stack: list[tuple[str, str]] = []
+    for entry in top_entries:
+        if not skip_name(entry.name):
+            _visit(walk, entry, entry.name, True, frozen_rules, stack, exclude)
+    while stack:
+        path, prefix = stack.pop()
+        try:
+            entries = _scan_dir(path)
+        except OSError:
+            walk.unlisted.append(prefix.rstrip("/"))
+            continue
+        for entry in entries:
+            if not skip_name(entry.name):
+                _visit(walk, entry, prefix + entry.name, False, frozen_rules, stack, exclude)
+    return ProjectListing(
+        originals=walk.originals,
+        outside=walk.outside,
+        unsupported=walk.unsupported,
+        unlisted=tuple(walk.unlisted),
+        has_index=walk.has_index,
+    )
+
+
+@dataclass(frozen=True)
+class RootListing:
+    """The top level of a source root."""
+
+    reachable: bool
+    error: str | None
+    top_names: frozenset[str]
+    projects: tuple[str, ...]
+    loose: dict[str, Stat]
+    rules: IgnoreRules | None
+
+
+def list_root(root: Path) -> RootListing:
+    """Project folders and loose media directly in a root; unreachable roots say why."""
+    try:
+        if not root.is_dir():
+            return RootListing(
+                False, f"{root} is missing or not a directory", frozenset(), (), {}, None
+            )
+        entries = _scan_dir(str(root))
+    except OSError as exc:
+        return RootListing(False, f"{root} cannot be listed: {exc}", frozenset(), (), {}, None)
+    rules = load_rules(root) if any(e.name == IGNORE_FILE for e in entries) else None
+    projects, loose = [], {}
+    for entry in entries:
+        name = entry.name
+        if skip_name(name) or name == SOURCES_DIR:
+            continue
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if rules is not None and rules.ignored(name, is_dir):
+                continue
+            if is_dir:
+                if is_project_name(name):
+                    projects.append(name)
+            elif entry.is_file(follow_symlinks=False) and is_media_name(name):
+                st = entry.stat(follow_symlinks=False)
+                loose[name] = Stat(st.st_size, st.st_mtime_ns, st.st_ino)
+        except OSError:
+            continue
+    top = frozenset(e.name for e in entries)
+    return RootListing(True, None, top, tuple(sorted(projects)), loose, rules)
+
+
+def list_source(
+    root: Path,
+    exclude: frozenset[str],
+    projects: Collection[str] | None = None,
+    include_root: bool = True,
+) -> SourceListing:
+    """List a root: every project (``projects=None``) or the named ones, plus loose files."""
+    top = list_root(root)
+    if not top.reachable:
+        return SourceListing(reachable=False, error=top.error)
+    wanted = top.projects if projects is None else tuple(p for p in projects if is_project_name(p))
+    listed = {name: list_project(root, name, exclude, top.rules) for name in wanted}
+    return SourceListing(
+        reachable=True,
+        top_names=top.top_names,
+        projects=listed,
+        loose=top.loose if include_root else None,
+    )

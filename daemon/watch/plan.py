@@ -1,0 +1,228 @@
+"""The pure reconcile planner: catalog rows + a directory listing -> a Plan of actions.
+
+Nothing here touches the disk or the catalog; the executor applies what this decides. A
+project key of ``""`` stands for the source root itself (loose files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from daemon.watch.relocate import ROOT, relocation_target
+
+OFFLINE_MIN_FILES = 20
+OFFLINE_MIN_PRESENT = 0.10
+
+
+class Stat(NamedTuple):
+    """What a listing knows about a file."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+class Row(NamedTuple):
+    """What the catalog knows about a file."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    blake3: str
+
+
+class Seen(NamedTuple):
+    """A settle observation: the (size, mtime_ns) seen since monotonic time ``since``."""
+
+    size: int
+    mtime_ns: int
+    since: float
+
+
+Key = tuple[str, str]  # (project, rel_path)
+
+
+@dataclass(frozen=True)
+class ProjectListing:
+    """One project folder as listed: media in originals, media elsewhere, what was skipped."""
+
+    originals: Mapping[str, Stat] = field(default_factory=dict)
+    outside: Mapping[str, Stat] = field(default_factory=dict)  # media to relocate
+    unsupported: int = 0
+    unlisted: tuple[str, ...] = ()  # rel dirs that could not be listed ("" = the whole project)
+    has_index: bool = True
+    exists: bool = True
+
+
+@dataclass(frozen=True)
+class SourceListing:
+    """A source root as listed for one pass (all projects, or a scoped subset)."""
+
+    reachable: bool
+    error: str | None = None
+    top_names: frozenset[str] = frozenset()
+    projects: Mapping[str, ProjectListing] = field(default_factory=dict)
+    loose: Mapping[str, Stat] | None = None  # media directly in the root (None: root not scanned)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A file to move (relocate) or a move already done on disk (rename) to record."""
+
+    src_project: str
+    src_rel: str
+    dst_project: str
+    dst_rel: str
+    stat: Stat
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one reconcile pass of a source will do."""
+
+    offline: str | None = None
+    ingest: tuple[tuple[str, str, Stat], ...] = ()
+    settling: tuple[Key, ...] = ()
+    unchanged: int = 0
+    renames: tuple[Move, ...] = ()
+    removes: tuple[Key, ...] = ()
+    held: tuple[Key, ...] = ()  # missing, but a settling file may be their new copy
+    relocations: tuple[Move, ...] = ()
+    skipped_unsupported: int = 0
+    missing_index: tuple[str, ...] = ()
+    seen: Mapping[Key, Seen] = field(default_factory=dict)
+
+
+def offline_reason(
+    listing: SourceListing,
+    rows: Mapping[str, Mapping[str, Row]],
+    totals: Mapping[str, int],
+) -> str | None:
+    """Why the listing cannot be trusted to prove files gone, or None when it can."""
+    if not listing.reachable:
+        return listing.error or "root is unreachable"
+    total = sum(totals.values())
+    if total and not listing.top_names:
+        return "root lists empty while the catalog holds files there"
+    present = 0
+    for project, count in totals.items():
+        scanned = listing.projects.get(project)
+        if scanned is None:
+            present += count if project in listing.top_names else 0
+        else:
+            present += sum(1 for rel in rows.get(project, {}) if rel in scanned.originals)
+    if total >= OFFLINE_MIN_FILES and present < OFFLINE_MIN_PRESENT * total:
+        return f"only {present} of {total} catalogued files are listed; not pruning"
+    return None
+
+
+def settled(seen: Seen | None, stat: Stat, now: float, window: float) -> tuple[bool, Seen]:
+    """Has the file kept its size and mtime for ``window`` seconds? Returns the new observation."""
+    if seen is None or (seen.size, seen.mtime_ns) != (stat.size, stat.mtime_ns):
+        fresh = Seen(stat.size, stat.mtime_ns, now)
+        return window <= 0, fresh
+    return now - seen.since >= window, seen
+
+
+def under(rel: str, dirs: tuple[str, ...]) -> bool:
+    """Is ``rel`` inside one of ``dirs`` ("" is everything)?"""
+    return any(d == "" or rel == d or rel.startswith(d + "/") for d in dirs)
+
+
+def plan_source(
+    listing: SourceListing,
+    rows: Mapping[str, Mapping[str, Row]],
+    totals: Mapping[str, int],
+    seen: Mapping[Key, Seen],
+    now: float,
+    window: float,
+) -> Plan:
+    """Decide a pass: ``rows`` holds the catalog rows of every scanned project (and only them),
+    ``totals`` the row count of every project of the source, ``seen`` earlier observations."""
+    offline = offline_reason(listing, rows, totals)
+    if offline is not None:
+        return Plan(offline=offline, seen=dict(seen))
+    new_seen: dict[Key, Seen] = {}
+    ingest: list[tuple[str, str, Stat]] = []
+    settling: list[Key] = []
+    relocations: list[Move] = []
+    new_files: dict[tuple[int, int, int], Key] = {}
+    unchanged = unsupported = 0
+    missing_index = []
+
+    def observe(key: Key, stat: Stat) -> bool:
+        ok, obs = settled(seen.get(key), stat, now, window)
+        if not ok:
+            new_seen[key] = obs
+            settling.append(key)
+        return ok
+
+    for project in sorted(listing.projects):
+        scanned = listing.projects[project]
+        project_rows = rows.get(project, {})
+        unsupported += scanned.unsupported
+        if scanned.exists and not scanned.has_index and not scanned.unlisted:
+            missing_index.append(project)
+        for rel, stat in scanned.originals.items():
+            row = project_rows.get(rel)
+            if row is not None and (row.size, row.mtime_ns, row.inode) == stat:
+                unchanged += 1
+                continue
+            if row is None:
+                new_files.setdefault((stat.inode, stat.size, stat.mtime_ns), (project, rel))
+            if observe((project, rel), stat):
+                ingest.append((project, rel, stat))
+        for rel, stat in scanned.outside.items():
+            if observe((project, rel), stat):
+                dst_project, dst_rel = relocation_target(project, rel)
+                relocations.append(Move(project, rel, dst_project, dst_rel, stat))
+    for rel, stat in (listing.loose or {}).items():
+        if observe((ROOT, rel), stat):
+            dst_project, dst_rel = relocation_target(ROOT, rel)
+            relocations.append(Move(ROOT, rel, dst_project, dst_rel, stat))
+
+    renames, removes, held = _missing(listing, rows, new_files, new_seen)
+    renamed = {(m.dst_project, m.dst_rel) for m in renames}
+    return Plan(
+        ingest=tuple(i for i in ingest if (i[0], i[1]) not in renamed),
+        settling=tuple(k for k in settling if k not in renamed),
+        unchanged=unchanged,
+        renames=tuple(renames),
+        removes=tuple(removes),
+        held=tuple(held),
+        relocations=tuple(relocations),
+        skipped_unsupported=unsupported,
+        missing_index=tuple(missing_index),
+        seen={k: v for k, v in new_seen.items() if k not in renamed},
+    )
+
+
+def _missing(
+    listing: SourceListing,
+    rows: Mapping[str, Mapping[str, Row]],
+    new_files: dict[tuple[int, int, int], Key],
+    new_seen: Mapping[Key, Seen],
+) -> tuple[list[Move], list[Key], list[Key]]:
+    """Rows no longer listed: a rename (same inode, size and mtime), held, or removed."""
+    renames: list[Move] = []
+    removes: list[Key] = []
+    held: list[Key] = []
+    settling_sizes = {obs.size for obs in new_seen.values()}
+    for project in sorted(rows):
+        scanned = listing.projects.get(project)
+        if scanned is None:
+            continue
+        for rel, row in sorted(rows[project].items()):
+            if rel in scanned.originals or under(rel, scanned.unlisted):
+                continue
+            target = new_files.pop((row.inode, row.size, row.mtime_ns), None)
+            if target is not None:
+                stat = Stat(row.size, row.mtime_ns, row.inode)
+                renames.append(Move(project, rel, target[0], target[1], stat))
+            elif row.size in settling_sizes:
+                held.append((project, rel))
+            else:
+                removes.append((project, rel))
+    return renames, removes, held

@@ -1,0 +1,176 @@
+"""A reconcile pass: load rows, list the disk, plan, execute; one Reconciler per Library."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from daemon.catalog import File, Project, utcnow
+from daemon.library import Library
+from daemon.sources import Source
+from daemon.watch.execute import SourceResult, dry_run, execute
+from daemon.watch.listing import list_source
+from daemon.watch.plan import Row, plan_source
+from daemon.watch.relocate import ROOT, excluded_dirs
+from daemon.watch.settle import SettleTracker
+
+log = logging.getLogger("media_sync.watch")
+
+
+def load_rows(
+    lib: Library, source: str, projects: Collection[str] | None
+) -> dict[str, dict[str, Row]]:
+    """Catalog rows of a source's projects, in one query (no per-file queries)."""
+    table, col = File._meta.table_name, File.content.column_name
+    sql = (
+        f'SELECT project, rel_path, size, mtime_ns, inode, "{col}" FROM "{table}" WHERE source = ?'
+    )
+    params: list[Any] = [source]
+    if projects is not None:
+        names = list(projects)
+        if not names:
+            return {}
+        sql += f" AND project IN ({','.join('?' * len(names))})"
+        params += names
+    rows: dict[str, dict[str, Row]] = {}
+    for project, rel, size, mtime_ns, inode, blake3 in lib.catalog.db.execute_sql(sql, params):
+        rows.setdefault(project, {})[rel] = Row(size, mtime_ns, inode, blake3)
+    return rows
+
+
+def row_totals(lib: Library, source: str) -> dict[str, int]:
+    """Catalogued files per project of a source (one aggregate query)."""
+    table = File._meta.table_name
+    cursor = lib.catalog.db.execute_sql(
+        f'SELECT project, COUNT(*) FROM "{table}" WHERE source = ? GROUP BY project', [source]
+    )
+    return {project: int(count) for project, count in cursor}
+
+
+def known_projects(lib: Library, source: str) -> set[str]:
+    """Projects the catalog already has a row for (those are never adopted again)."""
+    return {
+        name for (name,) in Project.select(Project.name).where(Project.source == source).tuples()
+    }
+
+
+@dataclass
+class Scope:
+    """What a pass looks at: every project (``projects=None``) or some, and the root's loose files."""
+
+    projects: frozenset[str] | None = None
+    root: bool = True
+
+    def keys(self) -> set[str] | None:
+        if self.projects is None:
+            return None
+        return set(self.projects) | ({ROOT} if self.root else set())
+
+
+@dataclass
+class SourceState:
+    offline_reason: str | None = None
+    offline_since: str | None = None
+    last_result: dict[str, Any] = field(default_factory=dict)
+
+
+class Reconciler:
+    """Serializes passes in a process and keeps the settle observations between them."""
+
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self.tracker = SettleTracker()
+        self.lock = threading.RLock()
+        self.states: dict[str, SourceState] = {}
+
+    def state(self, source: str) -> SourceState:
+        return self.states.setdefault(source, SourceState())
+
+    def offline_sources(self) -> dict[str, str]:
+        return {n: s.offline_reason for n, s in self.states.items() if s.offline_reason}
+
+    def pass_source(
+        self,
+        source: Source,
+        scope: Scope,
+        *,
+        dry: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> SourceResult:
+        """One pass over ``source``: rows are read before the listing, so a file placed by an
+        upload that committed first is always listed (never pruned by a race)."""
+        settings = self.lib.settings
+        with self.lock:
+            totals = row_totals(self.lib, source.name)
+            rows = load_rows(self.lib, source.name, scope.projects)
+            listing = list_source(
+                source.root, excluded_dirs(settings.relocate_exclude), scope.projects, scope.root
+            )
+            window = 0.0 if dry else settings.settle_seconds
+            seen = {} if dry else self.tracker.snapshot(source.name)
+            plan = plan_source(listing, rows, totals, seen, time.monotonic(), window)
+            if dry:
+                return dry_run(source, plan)
+            state = self.state(source.name)
+            if plan.offline is not None:
+                if state.offline_reason is None:
+                    log.warning("source %s is offline: %s", source.name, plan.offline)
+                    state.offline_since = utcnow()
+                state.offline_reason = plan.offline
+            else:
+                if state.offline_reason is not None:
+                    log.info("source %s is back online", source.name)
+                state.offline_reason = state.offline_since = None
+                self.tracker.update(source.name, scope.keys(), plan.seen)
+            known = known_projects(self.lib, source.name)
+            adopt = frozenset(
+                p
+                for p, lst in listing.projects.items()
+                if lst.has_index and not totals.get(p) and p not in known
+            )
+            result = execute(
+                self.lib, source, plan, adopt=adopt, tracker=self.tracker, cancel=cancel
+            )
+            state.last_result = {"at": utcnow(), **_brief(result)}
+            return result
+
+    def reconcile(
+        self, source: Source, scope: Scope, *, wait_settle: float = 0.0, dry: bool = False
+    ) -> SourceResult:
+        """A pass; with ``wait_settle`` re-pass until nothing settles or that many seconds pass."""
+        result = self.pass_source(source, scope, dry=dry)
+        deadline = time.monotonic() + wait_settle
+        while result.settling and result.status == "ok" and time.monotonic() < deadline:
+            due = self.tracker.next_due(self.lib.settings.settle_seconds) or time.monotonic()
+            time.sleep(min(max(due - time.monotonic(), 0.02), max(deadline - time.monotonic(), 0)))
+            pending = self.tracker.pending(source.name)
+            again = Scope(frozenset(pending - {ROOT}), ROOT in pending and scope.root)
+            if scope.projects is not None:
+                again = Scope(frozenset(again.projects or ()) & scope.projects, again.root)
+            result.merge(self.pass_source(source, again))
+        return result
+
+
+def _brief(result: SourceResult) -> dict[str, Any]:
+    body = result.as_dict()
+    body["errors"] = len(result.errors)
+    body.pop("moves", None)
+    return body
+
+
+_reconcilers: weakref.WeakKeyDictionary[Library, Reconciler] = weakref.WeakKeyDictionary()
+_reconcilers_lock = threading.Lock()
+
+
+def reconciler_for(lib: Library) -> Reconciler:
+    """The process's Reconciler for ``lib`` (shared by the watcher and the reindex endpoints)."""
+    with _reconcilers_lock:
+        found = _reconcilers.get(lib)
+        if found is None:
+            found = _reconcilers[lib] = Reconciler(lib)
+        return found

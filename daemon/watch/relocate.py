@@ -1,0 +1,80 @@
+"""Relocation rules (what goes where) and moves that never overwrite and never lose bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Collection
+from pathlib import Path
+
+from daemon.conventions import (
+    LOOSE_PROJECT,
+    MANIFEST_DIR,
+    ORIGINALS,
+    THUMBNAILS,
+    fsync_dir,
+    place_no_overwrite,
+    temp_path_for,
+)
+from daemon.hashing import CHUNK, StreamHasher, hash_file
+
+ROOT = ""  # the project key of the source root itself (loose files)
+
+# Project sub-folders relocation (and therefore the scan) leaves alone.
+EXCLUDED_DIRS = ("exports", "renders", "proxies", "cache", MANIFEST_DIR, THUMBNAILS)
+
+
+class CopyMismatch(OSError):
+    """A cross-filesystem copy did not read back as the source's bytes; the source is kept."""
+
+
+def excluded_dirs(extra: Collection[str]) -> frozenset[str]:
+    """Project-relative folders never scanned: the fixed ones plus MEDIA_SYNC_RELOCATE_EXCLUDE."""
+    return frozenset(EXCLUDED_DIRS) | {e.strip("/") for e in extra if e.strip("/")}
+
+
+def relocation_target(project: str, rel: str) -> tuple[str, str]:
+    """Where a media file found outside `ingest/originals/` belongs (keeping its sub-path)."""
+    if project == ROOT:
+        return LOOSE_PROJECT, f"{ORIGINALS}/{rel.rsplit('/', 1)[-1]}"
+    sub = rel[len("ingest/") :] if rel.startswith("ingest/") else rel
+    return project, f"{ORIGINALS}/{sub}"
+
+
+def copy_verify_move(src: Path, directory: Path, name: str) -> Path:
+    """Move across filesystems: copy to a temp file, fsync, re-read and compare hashes, place
+    without overwriting, and only then unlink the source."""
+    directory.mkdir(parents=True, exist_ok=True)
+    before = src.stat()
+    temp = temp_path_for(directory, name)
+    hasher = StreamHasher()
+    try:
+        with open(src, "rb") as reader, open(temp, "xb") as writer:
+            while chunk := reader.read(CHUNK):
+                hasher.update(chunk)
+                writer.write(chunk)
+            writer.flush()
+            os.fsync(writer.fileno())
+        shutil.copystat(src, temp)
+        after = src.stat()
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise CopyMismatch(f"{src} changed while it was copied")
+        if hash_file(temp) != hasher.digest():
+            raise CopyMismatch(f"copy of {src} does not match its source")
+        final = place_no_overwrite(temp, directory, name)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    os.unlink(src)
+    fsync_dir(src.parent)
+    return final
+
+
+def move_no_overwrite(src: Path, directory: Path, name: str) -> Path:
+    """Move ``src`` to ``directory/name`` (or a suffixed name on a clash)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.stat(directory).st_dev != src.stat().st_dev:
+        return copy_verify_move(src, directory, name)
+    return place_no_overwrite(src, directory, name)

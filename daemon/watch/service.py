@@ -1,0 +1,365 @@
+"""The watcher service: watchers feed a debouncer, passes reconcile, a jittered full scan
+catches what they missed, dead watchers come back with backoff, and stop joins every thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers.api import BaseObserver
+
+from daemon.catalog import utcnow
+from daemon.conventions import INDEX_FILE, MANIFEST_DIR, SOURCES_DIR, is_project_name
+from daemon.library import Library
+from daemon.sources import Source
+from daemon.watch import backends
+from daemon.watch.debounce import Debouncer
+from daemon.watch.listing import skip_name
+from daemon.watch.reconcile import Reconciler, Scope, reconciler_for
+from daemon.watch.relocate import ROOT
+
+log = logging.getLogger("media_sync.watch")
+
+Item = tuple[str, str]  # (source name, project or ROOT)
+IGNORED_EVENTS = frozenset({"opened", "closed_no_write"})
+MAX_BACKOFF = 60.0
+
+
+def scope_key(root: str, path: str) -> str | None:
+    """The project (or ROOT) an event path belongs to; None for places never scanned."""
+    rel = os.path.relpath(path, root)
+    if rel == ".":
+        return ROOT
+    if rel.startswith(".."):
+        return None
+    parts = rel.split(os.sep)
+    first, name = parts[0], parts[-1]
+    if skip_name(first) or first == SOURCES_DIR:
+        return None
+    if len(parts) > 1 and (skip_name(name) or name == INDEX_FILE or MANIFEST_DIR in parts[1:2]):
+        return None
+    if is_project_name(first):
+        return first
+    return ROOT if len(parts) == 1 else None
+
+
+class EventHandler(FileSystemEventHandler):
+    """Only queues: never scans, hashes or touches the catalog on the observer's thread."""
+
+    def __init__(self, source: str, root: Path, sink: Debouncer[Item]) -> None:
+        self.source, self.root, self.sink = source, str(root), sink
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in IGNORED_EVENTS:
+            return
+        for path in (event.src_path, getattr(event, "dest_path", "")):
+            if path:
+                key = scope_key(self.root, os.fsdecode(path))
+                if key is not None:
+                    self.sink.add((self.source, key))
+
+
+@dataclass
+class Watch:
+    """One source's watcher and why it runs the way it does."""
+
+    source: Source
+    mode: str = "off"
+    reason: str = ""
+    observer: BaseObserver | None = None
+    failures: int = 0
+    retry_at: float | None = None
+    error: str | None = None
+
+    def status(self) -> dict[str, Any]:
+        alive = self.observer is not None and backends.observer_alive(self.observer)
+        return {"mode": self.mode, "reason": self.reason, "alive": alive, "error": self.error}
+
+
+@dataclass
+class Tuning:
+    """Timings that tests shorten."""
+
+    canary_timeout: float = 3.0
+    debounce_quiet: float = 0.15
+    debounce_max: float = 1.0
+    registry_every: float = 5.0
+    jitter: float = 0.10
+
+
+@dataclass
+class _Status:
+    started_at: str = field(default_factory=utcnow)
+    passes: int = 0
+    last_full: dict[str, Any] | None = None
+    last_pass: dict[str, Any] | None = None
+    last_error: str | None = None
+
+
+class WatchService:
+    """Runs in its own thread; ``start()`` returns at once, ``stop()`` joins everything."""
+
+    def __init__(self, lib: Library, tuning: Tuning | None = None) -> None:
+        self.lib = lib
+        self.settings = lib.settings
+        self.tuning = tuning or Tuning()
+        self.reconciler: Reconciler = reconciler_for(lib)
+        self.debouncer: Debouncer[Item] = Debouncer(
+            self.tuning.debounce_quiet, self.tuning.debounce_max
+        )
+        self.watches: dict[str, Watch] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._status = _Status()
+        self.ready = threading.Event()  # set after the start-up reconcile
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> WatchService:
+        self._thread = threading.Thread(target=self._run, name="media-sync-watch", daemon=True)
+        self._thread.start()
+        self.lib.watch_status = self.status_of
+        self.lib.daemon_status = self.status
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self.debouncer.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("watcher thread did not stop within %.0fs", timeout)
+        for watch in list(self.watches.values()):
+            self._stop_watch(watch)
+        if self.lib.watch_status == self.status_of:
+            self.lib.watch_status = None
+            self.lib.daemon_status = None
+
+    # -- status ------------------------------------------------------------------------------
+    def status_of(self, source: str) -> dict[str, Any]:
+        with self._lock:
+            watch = self.watches.get(source)
+            body: dict[str, Any] = (
+                watch.status() if watch else {"mode": "off", "reason": "source not watched"}
+            )
+        state = self.reconciler.states.get(source)
+        body["offline"] = bool(state and state.offline_reason)
+        body["offline_reason"] = state.offline_reason if state else None
+        body["last_reconcile"] = state.last_result if state else None
+        return body
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            watches = {name: w.status() for name, w in self.watches.items()}
+        return {
+            "running": self._thread is not None and self._thread.is_alive(),
+            "started_at": self._status.started_at,
+            "passes": self._status.passes,
+            "last_full_reconcile": self._status.last_full,
+            "last_pass": self._status.last_pass,
+            "last_error": self._status.last_error,
+            "offline_sources": self.reconciler.offline_sources(),
+            "watch": watches,
+        }
+
+    # -- watchers ----------------------------------------------------------------------------
+    def _start_watch(self, watch: Watch) -> None:
+        source, settings = watch.source, self.settings
+        choice = backends.choose(settings.watch, backends.mount_fstype(source.root))
+        watch.mode, watch.reason, watch.error = choice.mode, choice.reason, None
+        if choice.mode == "off":
+            return
+        handler = backends.CanaryHandler(EventHandler(source.name, source.root, self.debouncer))
+        try:
+            watch.observer = backends.start_observer(
+                choice.mode, source.root, handler, settings.poll_interval_seconds
+            )
+        except OSError as exc:
+            if choice.mode == "native" and backends.inotify_limit(exc):
+                watch.mode, watch.reason = "polling", f"inotify limit reached ({exc.strerror})"
+                watch.observer = backends.start_observer(
+                    "polling", source.root, handler, settings.poll_interval_seconds
+                )
+            else:
+                raise
+        timeout = self.tuning.canary_timeout
+        if (
+            settings.watch == "auto"
+            and watch.mode == "native"
+            and not backends.run_canary(source.root, handler, timeout)
+        ):
+            if watch.observer is not None:
+                backends.stop_observer(watch.observer)
+            watch.mode = "polling"
+            watch.reason = f"canary event not seen within {timeout:g}s; polling"
+            watch.observer = backends.start_observer(
+                "polling", source.root, handler, settings.poll_interval_seconds
+            )
+        log.info("watching %s (%s): %s", source.name, watch.mode, watch.reason)
+
+    def _stop_watch(self, watch: Watch) -> None:
+        if watch.observer is not None:
+            backends.stop_observer(watch.observer)
+            watch.observer = None
+
+    def _try_start(self, watch: Watch) -> None:
+        try:
+            self._start_watch(watch)
+            watch.failures, watch.retry_at = 0, None
+        except Exception as exc:  # a watcher that cannot start must not stop scanning
+            watch.failures += 1
+            delay = min(MAX_BACKOFF, 2.0 ** (watch.failures - 1))
+            watch.retry_at = time.monotonic() + delay
+            watch.error = f"{type(exc).__name__}: {exc}; retrying in {delay:g}s"
+            watch.observer = None
+            log.warning("watcher for %s failed to start: %s", watch.source.name, watch.error)
+
+    def _sync_watches(self) -> None:
+        """Start watchers for new/enabled sources, stop them for removed/disabled ones."""
+        wanted = {s.name: s for s in self.lib.registry().enabled}
+        for name in list(self.watches):
+            if name not in wanted or self.watches[name].source != wanted[name]:
+                with self._lock:
+                    watch = self.watches.pop(name)
+                self._stop_watch(watch)
+        for name, source in wanted.items():
+            if name not in self.watches:
+                watch = Watch(source)
+                self._try_start(watch)
+                with self._lock:
+                    self.watches[name] = watch
+
+    def _check_watches(self, now: float) -> None:
+        """Restart dead watchers (with backoff) and rescan their sources meanwhile."""
+        for watch in list(self.watches.values()):
+            if watch.mode == "off" and watch.retry_at is None:
+                continue
+            dead = watch.observer is None or not backends.observer_alive(watch.observer)
+            if not dead:
+                continue
+            if watch.observer is not None:
+                log.warning("watcher for %s died; restarting", watch.source.name)
+                self._stop_watch(watch)
+                watch.failures += 1
+                watch.retry_at = now + min(MAX_BACKOFF, 2.0 ** (watch.failures - 1))
+                watch.error = "watcher stopped unexpectedly"
+            if watch.retry_at is not None and now >= watch.retry_at:
+                self._try_start(watch)
+                if watch.observer is not None:
+                    self._pass(watch.source, Scope(), "restart")
+
+    # -- passes ------------------------------------------------------------------------------
+    def _pass(self, source: Source, scope: Scope, kind: str) -> None:
+        started = time.monotonic()
+        try:
+            result = self.reconciler.pass_source(source, scope, cancel=self._stop)
+        except Exception as exc:  # one failed pass never stops the service
+            log.exception("reconcile of %s failed", source.name)
+            self._status.last_error = f"{utcnow()} {source.name}: {type(exc).__name__}: {exc}"
+            return
+        summary = {
+            "at": utcnow(),
+            "kind": kind,
+            "source": source.name,
+            "seconds": round(time.monotonic() - started, 3),
+            **{k: v for k, v in result.as_dict().items() if k not in ("moves", "errors")},
+            "errors": result.errors[:20],
+        }
+        self._status.passes += 1
+        self._status.last_pass = summary
+        if kind == "full":
+            self._status.last_full = summary
+        if result.indexed or result.removed or result.relocated or result.renamed:
+            log.info(
+                "%s %s: indexed %d, removed %d, relocated %d, renamed %d",
+                kind, source.name, result.indexed, result.removed, result.relocated,
+                result.renamed,
+            )  # fmt: skip
+
+    def _full(self) -> None:
+        for source in self.lib.registry().enabled:
+            if self._stop.is_set():
+                return
+            self._pass(source, Scope(), "full")
+
+    def _rescan(self, items: set[Item]) -> None:
+        by_source: dict[str, set[str]] = {}
+        for source, key in items:
+            by_source.setdefault(source, set()).add(key)
+        for name, keys in by_source.items():
+            watch = self.watches.get(name)
+            if watch is None or self._stop.is_set():
+                continue
+            scope = Scope(frozenset(keys - {ROOT}), ROOT in keys)
+            self._pass(watch.source, scope, "events")
+
+    def _settle_due(self, now: float) -> None:
+        due = self.reconciler.tracker.next_due(self.settings.settle_seconds)
+        if due is None or now < due:
+            return
+        items = {
+            (name, key) for name in self.watches for key in self.reconciler.tracker.pending(name)
+        }
+        self._rescan(items)
+
+    def _next_full(self) -> float:
+        spread = self.tuning.jitter
+        interval = self.settings.reconcile_interval_seconds
+        return time.monotonic() + interval * random.uniform(1 - spread, 1 + spread)
+
+    def _run(self) -> None:
+        try:
+            self._sync_watches()
+            self._full()
+            self.ready.set()
+            self._loop()
+        except Exception:
+            log.exception("watcher service crashed")
+            self._status.last_error = "watcher service crashed; see the log"
+        finally:
+            self.ready.set()
+            self.lib.catalog.db.close()  # this thread's connection
+
+    def _loop(self) -> None:
+        next_full = self._next_full()
+        next_registry = time.monotonic() + self.tuning.registry_every
+        poll = self.settings.poll_interval_seconds
+        next_offline = time.monotonic() + poll
+        while not self._stop.is_set():
+            now = time.monotonic()
+            wake = [next_full, next_registry, next_offline]
+            settle = self.reconciler.tracker.next_due(self.settings.settle_seconds)
+            wake += [settle] if settle is not None else []
+            wake += [w.retry_at for w in self.watches.values() if w.retry_at is not None]
+            batch = self.debouncer.take(max(min(wake) - now, 0.01))
+            if self._stop.is_set():
+                break
+            if batch:
+                self._rescan(batch)
+            now = time.monotonic()
+            self._settle_due(now)
+            self._check_watches(now)
+            if now >= next_offline:
+                next_offline = now + poll
+                for name in self.reconciler.offline_sources():
+                    if name in self.watches:
+                        self._pass(self.watches[name].source, Scope(), "offline-check")
+            if now >= next_registry:
+                next_registry = now + self.tuning.registry_every
+                self._sync_watches()
+            if now >= next_full:
+                self._full()
+                next_full = self._next_full()
+
+
+def start_watching(lib: Library, tuning: Tuning | None = None) -> Callable[[], None]:
+    """Start the watcher service for ``lib``; returns its stop function (an ingress Service)."""
+    return WatchService(lib, tuning).start().stop
