@@ -64,7 +64,7 @@ def run(
     return trace
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(steps, policies)
 def test_no_sequence_reaches_an_illegal_state(
     history: list[tuple[float, jobs.Action]], policy: jobs.Policy
@@ -76,7 +76,7 @@ def test_no_sequence_reaches_an_illegal_state(
             assert (before.status, after.status) in jobs.EDGES
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(steps)
 def test_terminal_states_stay_terminal(history: list[tuple[float, jobs.Action]]) -> None:
     for before, _action, after in run(history):
@@ -84,7 +84,7 @@ def test_terminal_states_stay_terminal(history: list[tuple[float, jobs.Action]])
             assert after is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(steps)
 def test_attempts_only_grow_by_claims_and_shrink_by_release(
     history: list[tuple[float, jobs.Action]],
@@ -101,7 +101,7 @@ def test_attempts_only_grow_by_claims_and_shrink_by_release(
             assert delta == 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(steps)
 def test_only_the_holder_may_act_on_a_claim(history: list[tuple[float, jobs.Action]]) -> None:
     for before, action, after in run(history):
