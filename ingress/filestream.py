@@ -207,5 +207,6 @@ def file_response(
         media_type=media_type,
         attachment_name=attachment_name,
         cache_control=cache_control,
+        chunk_size=CHUNK_SIZE,
     )
     return FileStream(spec)

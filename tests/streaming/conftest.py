@@ -9,11 +9,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from litestar import Litestar, Request, Response, get, head, route
+from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.params import FromPath
 from litestar.response import File
 
@@ -29,9 +31,7 @@ class LiveServer:
     root: Path
 
 
-def _error_response(
-    request: Request[object, object, object], exc: Exception
-) -> Response[dict[str, str]]:
+def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
     status = 404 if isinstance(exc, MediaNotFound) else 403 if isinstance(exc, UnsafePath) else 500
     detail = exc.detail if isinstance(exc, MediaSyncError) else "error"
     return Response({"detail": detail}, status_code=status)
@@ -41,13 +41,13 @@ def make_app(root: Path) -> Litestar:
     """Routes the way the lead wires them: GET+HEAD in one handler, download, and @get/@head."""
 
     @route("/media/{name:str}", http_method=["GET", "HEAD"])
-    async def media(request: Request[object, object, object], name: FromPath[str]) -> File:
+    async def media(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
         return file_response(
             root / name, method=request.method, headers=request.headers, media_type="video/mp4"
         )
 
     @route("/download/{name:str}", http_method=["GET", "HEAD"])
-    async def download(request: Request[object, object, object], name: FromPath[str]) -> File:
+    async def download(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
         return file_response(
             root / name,
             method=request.method,
@@ -57,13 +57,13 @@ def make_app(root: Path) -> Litestar:
         )
 
     @get("/split/{name:str}", sync_to_thread=False)
-    def split_get(request: Request[object, object, object], name: FromPath[str]) -> File:
+    def split_get(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
         return file_response(
             root / name, method="GET", headers=request.headers, media_type="image/heic"
         )
 
     @head("/split/{name:str}", sync_to_thread=False)
-    def split_head(request: Request[object, object, object], name: FromPath[str]) -> File:
+    def split_head(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
         return file_response(
             root / name, method="HEAD", headers=request.headers, media_type="image/heic"
         )
@@ -71,6 +71,9 @@ def make_app(root: Path) -> Litestar:
     return Litestar(
         [media, download, split_get, split_head],
         exception_handlers={MediaSyncError: _error_response},
+        logging_config=None,  # no QueueListener thread outliving the test
+        response_headers=[ResponseHeader(name="x-served-by", value="streaming-tests")],
+        cache_control=CacheControlHeader(max_age=5),
     )
 
 
@@ -81,10 +84,11 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """uvicorn in a thread on a free port; stopped and joined at teardown."""
-    root = tmp_path_factory.mktemp("served")
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """uvicorn in a thread on a free port; stopped and joined at teardown (with its workers)."""
+    root = tmp_path / "served"
+    root.mkdir()
     config = uvicorn.Config(make_app(root), lifespan="off", log_level="warning")
     sock = _bound_socket()
     port = sock.getsockname()[1]

@@ -44,6 +44,14 @@ def test_full_get_is_byte_exact(client: httpx.Client, served: Served) -> None:
     _assert_validators(response)
 
 
+def test_app_level_headers_are_kept_and_ours_win(client: httpx.Client, served: Served) -> None:
+    name, _ = served
+    response = client.get(f"/media/{name}", headers={"Range": "bytes=0-9"})
+    assert response.headers["x-served-by"] == "streaming-tests"
+    assert response.headers.get_list("cache-control") == ["no-cache"]
+    assert len(response.headers.get_list("content-length")) == 1
+
+
 @pytest.mark.parametrize(
     ("spec", "wanted"),
     [
