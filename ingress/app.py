@@ -22,7 +22,7 @@ from daemon.settings import Settings
 from daemon.spool import remove_stale_temps
 from ingress.deps import provide_library
 from ingress.errors import EXCEPTION_HANDLERS
-from ingress.routes import events, health, media, projects, resolve, sources, upload
+from ingress.routes import events, health, media, projects, reindex, resolve, sources, upload
 
 log = logging.getLogger("media_sync.ingress")
 
@@ -89,6 +89,7 @@ def create_app(
         *resolve.ROUTES,
         *media.ROUTES,
         *events.ROUTES,
+        *reindex.ROUTES,
         create_static_files_router(
             path="/public", directories=[web_dir()], html_mode=True, include_in_schema=False
         ),

@@ -96,13 +96,15 @@ def _orphan_of(run: _Run, digest: Digest) -> tuple[str, str] | None:
 
 
 def _adopt(run: _Run, project: str) -> None:
+    """A project with an index.json but no catalogued files: keep its counts and history."""
     ref = run.ref(project)
     hints, document, error = index_hints(ref)
     if error is not None:
         run.error(project, "index.json", error)
+        run.touched.add(project)
     adopt_counts(run.lib, ref, document)
-    run.hints[project] = hints
-    run.touched.add(project)
+    if hints:
+        run.hints[project] = hints
 
 
 def _hinted(run: _Run, project: str, rel: str, digest: Digest) -> str | None:

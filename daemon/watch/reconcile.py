@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.catalog import File, Project, utcnow
+from daemon.catalog import File, utcnow
 from daemon.library import Library
 from daemon.sources import Source
 from daemon.watch.execute import SourceResult, dry_run, execute
@@ -50,13 +50,6 @@ def row_totals(lib: Library, source: str) -> dict[str, int]:
         f'SELECT project, COUNT(*) FROM "{table}" WHERE source = ? GROUP BY project', [source]
     )
     return {project: int(count) for project, count in cursor}
-
-
-def known_projects(lib: Library, source: str) -> set[str]:
-    """Projects the catalog already has a row for (those are never adopted again)."""
-    return {
-        name for (name,) in Project.select(Project.name).where(Project.source == source).tuples()
-    }
 
 
 @dataclass
@@ -127,11 +120,8 @@ class Reconciler:
                     log.info("source %s is back online", source.name)
                 state.offline_reason = state.offline_since = None
                 self.tracker.update(source.name, scope.keys(), plan.seen)
-            known = known_projects(self.lib, source.name)
             adopt = frozenset(
-                p
-                for p, lst in listing.projects.items()
-                if lst.has_index and not totals.get(p) and p not in known
+                p for p, lst in listing.projects.items() if lst.has_index and not totals.get(p)
             )
             result = execute(
                 self.lib, source, plan, adopt=adopt, tracker=self.tracker, cancel=cancel

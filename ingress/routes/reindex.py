@@ -1,0 +1,109 @@
+"""Reindex and sweep endpoints: the watcher's reconcile, run synchronously on request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import post, route
+
+from daemon.indexfile import project_counts
+from daemon.library import Library
+from daemon.sources import Source
+from daemon.watch.execute import SourceResult
+from daemon.watch.reconcile import Scope, reconciler_for
+
+TOTALS = ("indexed", "removed", "renamed", "relocated", "unchanged", "settling", "held")
+
+
+def _settle_wait(lib: Library) -> float:
+    """How long a request waits for dropped files to finish settling."""
+    return min(30.0, 2 * lib.settings.settle_seconds + 1.0)
+
+
+def summarize(results: list[SourceResult]) -> dict[str, Any]:
+    """The spec's summary over one or more sources (offline ones listed, never pruned)."""
+    body: dict[str, Any] = {key: sum(getattr(r, key) for r in results) for key in TOTALS}
+    body["skipped_unsupported"] = sum(r.skipped_unsupported for r in results)
+    offline = [
+        {"source": r.source, "reason": r.offline_reason} for r in results if r.status != "ok"
+    ]
+    errors = [{"source": r.source, **e} for r in results for e in r.errors]
+    body.update(
+        status="ok" if not offline and not errors else "degraded",
+        sources=[r.as_dict() for r in results],
+        offline_sources=offline,
+        moves=[{"source": r.source, **m} for r in results for m in r.moves],
+        errors=errors,
+    )
+    return body
+
+
+def _hint(body: dict[str, Any]) -> str:
+    parts = []
+    if body["offline_sources"]:
+        names = ", ".join(o["source"] for o in body["offline_sources"])
+        parts.append(f"Source(s) {names} are offline; their records were kept. Check the mount.")
+    if body["settling"]:
+        parts.append(f"{body['settling']} file(s) are still being written; they will be indexed "
+                     "once complete.")  # fmt: skip
+    if body["errors"]:
+        parts.append("Some files or projects could not be processed; see 'errors'.")
+    return " ".join(parts) or "Catalog and index.json match the files on disk."
+
+
+@route("/api/projects/{project:str}/reindex", http_method=["GET", "POST"], sync_to_thread=True)
+def reindex_project(lib: Library, project: str, source: str | None = None) -> dict[str, Any]:
+    """Reconcile one project: index new files, prune missing ones, relocate strays."""
+    ref = lib.project(source, project)
+    scope = Scope(frozenset({ref.name}), root=False)
+    result = reconciler_for(lib).reconcile(ref.source, scope, wait_settle=_settle_wait(lib))
+    body = {"project": ref.name, "source": ref.source.name, **summarize([result])}
+    body["counts"] = project_counts(ref)
+    body["instructions"] = _hint(body)
+    return body
+
+
+@route("/reindex", http_method=["GET", "POST"], sync_to_thread=True)
+def reindex_all(lib: Library) -> dict[str, Any]:
+    """Reconcile every enabled source and project in one sweep (loose root files included)."""
+    reconciler = reconciler_for(lib)
+    results = [
+        reconciler.reconcile(src, Scope(), wait_settle=_settle_wait(lib))
+        for src in lib.registry().enabled
+    ]
+    body = summarize(results)
+    body["instructions"] = _hint(body)
+    return body
+
+
+def _sweep_sources(lib: Library, source: str | None) -> list[Source]:
+    return [lib.source(source)] if source else list(lib.registry().enabled)
+
+
+@post("/api/projects/auto-organize", sync_to_thread=True, status_code=200)
+def auto_organize(
+    lib: Library,
+    source: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Move media sitting loose in a root into `Unsorted-Loose/ingest/originals/` and index it;
+    `?dry_run=true` returns the moves without making them."""
+    reconciler = reconciler_for(lib)
+    scope = Scope(frozenset(), root=True)
+    results = [
+        reconciler.reconcile(
+            src, scope, wait_settle=0 if dry_run else _settle_wait(lib), dry=dry_run
+        )
+        for src in _sweep_sources(lib, source)
+    ]
+    body = summarize(results)
+    body["dry_run"] = dry_run
+    body["instructions"] = (
+        f"Dry run: {len(body['moves'])} file(s) would move; nothing was changed."
+        if dry_run
+        else f"Moved {body['relocated']} loose file(s) into Unsorted-Loose. " + _hint(body)
+    )
+    return body
+
+
+ROUTES = [reindex_project, reindex_all, auto_organize]

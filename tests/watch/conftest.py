@@ -1,0 +1,46 @@
+"""Fixtures for the watcher tests: an open Library on temp roots and helpers to drop files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from daemon.library import Library
+from daemon.projects import ProjectRef, ensure_layout
+from daemon.settings import Settings
+from daemon.sources import Source
+from daemon.watch.reconcile import Reconciler, Scope
+
+
+@pytest.fixture
+def lib(settings: Settings) -> Iterator[Library]:
+    library = Library.open(settings.with_overrides(poll_interval_seconds=0.2))
+    try:
+        yield library
+    finally:
+        library.close()
+
+
+@pytest.fixture
+def primary(lib: Library) -> Source:
+    return lib.source(None)
+
+
+@pytest.fixture
+def project(primary: Source) -> ProjectRef:
+    ref = ProjectRef(primary, "P1-Test")
+    ensure_layout(ref)
+    return ref
+
+
+@pytest.fixture
+def reconcile(lib: Library, primary: Source) -> Callable[..., Any]:
+    reconciler = Reconciler(lib)
+
+    def run(scope: Scope | None = None, wait: float = 2.0) -> Any:
+        return reconciler.reconcile(primary, scope or Scope(), wait_settle=wait)
+
+    run.reconciler = reconciler  # type: ignore[attr-defined]
+    return run
