@@ -1,0 +1,155 @@
+// Start-up and wiring: project/source choice (URL hash + localStorage), live events, refresh timers.
+import { $, copyText, debounce, on, recall, remember, state } from "./api.js";
+import { clearSelection, initExplorer, refreshSoon, reload, removed, selectShown, thumbBySha } from "./explorer.js";
+import { renderHelp } from "./help.js";
+import { initProjects, loadProjects, markCurrent } from "./projects.js";
+import { initResolve, showSelection } from "./resolve.js";
+import { initStatus, loadHealth, loadSources } from "./status.js";
+import { initUpload } from "./upload.js";
+import { initViewer } from "./viewer.js";
+
+const LIVE_TYPES = ["stored", "duplicate", "indexed", "moved", "removed", "thumbnail", "metadata"];
+const GRID_CHANGES = new Set(["stored", "indexed", "moved", "metadata"]);
+
+function fromHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return { project: params.get("project") || "", source: params.get("source") || "" };
+}
+
+function writeHash() {
+  const params = new URLSearchParams();
+  if (state.project) params.set("project", state.project);
+  if (state.source && state.source !== "primary") params.set("source", state.source);
+  const hash = params.toString();
+  if (location.hash.slice(1) !== hash) history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
+  remember({ project: state.project, source: state.source });
+}
+
+function showProject() {
+  $("current-project").textContent = state.project || "none";
+  $("upload-project").textContent = state.project || "(pick a project)";
+  markCurrent();
+  showSelection();
+  renderHelp();
+}
+
+let gridKey = null; // "source/project" whose media the grid shows
+
+/** Make `name` the current project: hash, storage, labels, and the grid when it changed. */
+function show(name) {
+  if (name !== state.project) state.selection.clear();
+  state.project = name;
+  writeHash();
+  showProject();
+  const key = `${state.source}/${name}`;
+  if (key !== gridKey) {
+    gridKey = key;
+    reload();
+  }
+}
+
+function chooseProject(name) {
+  show(name);
+}
+
+async function chooseSource(name) {
+  state.source = name || "primary";
+  state.project = "";
+  state.selection.clear();
+  await loadProjects(); // settles on a project of the new source
+}
+
+/** After (re)loading the project list, keep the chosen project if it still exists. */
+function settleProject(remembered) {
+  const names = state.projects.map((p) => p.name);
+  let name = state.project || remembered;
+  if (!names.includes(name)) name = names.length ? names[names.length - 1] : "";
+  show(name);
+}
+
+function setLive(on, text) {
+  $("live-pill").className = `pill ${on ? "on" : "warn"}`;
+  $("live-text").textContent = text;
+}
+
+const refreshProjects = debounce(loadProjects, 1500);
+
+function onLiveEvent(type, message) {
+  let data;
+  try {
+    data = JSON.parse(message.data);
+  } catch {
+    return;
+  }
+  if ((data.source || "primary") !== state.source) return;
+  if (type !== "thumbnail" && type !== "metadata") refreshProjects();
+  if (data.project !== state.project) return;
+  if (type === "thumbnail") thumbBySha(data.sha256, data.relative_path);
+  else if (type === "removed") removed(data.relative_path);
+  if (GRID_CHANGES.has(type) || type === "removed") refreshSoon();
+}
+
+function connectLive() {
+  if (!window.EventSource) {
+    setLive(false, "no live updates in this browser");
+    return;
+  }
+  const stream = new EventSource("/api/events");
+  stream.addEventListener("open", () => setLive(true, "live"));
+  stream.addEventListener("error", () => setLive(false, "reconnecting…"));
+  for (const type of LIVE_TYPES) stream.addEventListener(type, (message) => onLiveEvent(type, message));
+  window.addEventListener("pagehide", () => stream.close());
+}
+
+async function start() {
+  const hash = fromHash();
+  const saved = recall();
+  state.source = hash.source || saved.source || "primary";
+  state.project = hash.project || "";
+  initStatus();
+  initProjects();
+  initUpload();
+  initExplorer();
+  initViewer();
+  on("choose-project", chooseProject);
+  on("choose-source", chooseSource);
+  on("projects", () => settleProject(saved.project || ""));
+  on("health", renderHelp);
+  on("selection", showSelection);
+  on("uploaded", ({ project, source }) => {
+    if (project === state.project && source === state.source) refreshSoon();
+  });
+  $("select-all").addEventListener("click", selectShown);
+  $("clear-selection").addEventListener("click", clearSelection);
+  on("selection", (selection) => ($("clear-selection").disabled = !selection.size));
+  on("selection", (selection) => {
+    $("open-resolve").disabled = !selection.size;
+    $("selection-count").textContent = `${selection.size} selected`;
+  });
+  $("open-resolve").addEventListener("click", () => {
+    $("resolve").scrollIntoView({ behavior: "smooth", block: "start" });
+    $("resolve-submit").focus({ preventScroll: true });
+  });
+  $("copy-lan").addEventListener("click", async () => {
+    const ok = await copyText($("lan-url").textContent);
+    $("copy-lan").textContent = ok ? "Copied" : "Copy failed";
+    setTimeout(() => ($("copy-lan").textContent = "Copy"), 1500);
+  });
+  window.addEventListener("hashchange", () => {
+    const next = fromHash();
+    if (next.source && next.source !== state.source) chooseSource(next.source);
+    else if (next.project) chooseProject(next.project);
+  });
+  showProject();
+  await Promise.all([loadHealth(), loadSources(), loadProjects()]);
+  initResolve();
+  connectLive();
+  setInterval(() => {
+    if (!document.hidden) {
+      loadHealth();
+      loadSources();
+    }
+  }, 20000);
+}
+
+start();
