@@ -8,9 +8,10 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 from anyio import CancelScope
 from litestar.response import File
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 CHUNK_SIZE = 1024 * 1024
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)  # Linux >= 4.14
+_NOWAIT_UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
 
 
 @dataclass(frozen=True)
@@ -99,14 +102,55 @@ async def _watch_disconnect(receive: Receive, scope: CancelScope) -> None:
     scope.cancel()
 
 
+class ChunkReader:
+    """Reads a file in chunks: straight from the page cache when it can, else in a worker thread.
+
+    ``preadv(RWF_NOWAIT)`` never waits for the disk, so the event loop is never blocked; only
+    data that is not cached yet costs a thread hop (about a third of the throughput here).
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.try_cache = _RWF_NOWAIT is not None
+
+    def read_cached(self, size: int, offset: int) -> bytearray | None:
+        """Up to ``size`` bytes at ``offset`` if they are cached right now, else ``None``."""
+        if not self.try_cache or _RWF_NOWAIT is None:
+            return None
+        buffer = bytearray(size)
+        try:
+            count = os.preadv(self.fd, [buffer], offset, _RWF_NOWAIT)
+        except BlockingIOError:
+            return None
+        except OSError as exc:
+            if exc.errno not in _NOWAIT_UNSUPPORTED:
+                raise
+            self.try_cache = False  # this filesystem cannot say; always use the thread
+            return None
+        if count == 0:
+            return None
+        del buffer[count:]
+        return buffer
+
+    async def read(self, size: int, offset: int) -> bytes:
+        cached = self.read_cached(size, offset)
+        if cached is not None:
+            # uvicorn writes any bytes-like body; copying into bytes would cost a pass.
+            return cast(bytes, cached)
+        return await anyio.to_thread.run_sync(os.pread, self.fd, size, offset)
+
+
 async def _send_slice(send: Send, fd: int, start: int, length: int, chunk_size: int) -> None:
+    reader = ChunkReader(fd)
     offset, end = start, start + length
     while offset < end:
-        chunk = await anyio.to_thread.run_sync(os.pread, fd, min(chunk_size, end - offset), offset)
+        chunk = await reader.read(min(chunk_size, end - offset), offset)
         if not chunk:
             raise Unavailable("file shrank while it was being sent", offset=offset)
         offset += len(chunk)
         await send({"type": "http.response.body", "body": chunk, "more_body": offset < end})
+        # Neither a cached read nor a send to a gone client yields; let the watcher run.
+        await anyio.lowlevel.checkpoint()
 
 
 class FileStreamASGIResponse(ASGIResponse):

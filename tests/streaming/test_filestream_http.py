@@ -44,6 +44,23 @@ def test_full_get_is_byte_exact(client: httpx.Client, served: Served) -> None:
     _assert_validators(response)
 
 
+def test_file_not_in_the_page_cache_is_byte_exact(
+    client: httpx.Client, served: Served, live_server: LiveServer
+) -> None:
+    name, content = served
+    fd = os.open(live_server.root / name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    assert (
+        client.get(f"/media/{name}", headers={"Range": "bytes=-1500000"}).content
+        == (content[-1500000:])
+    )
+    assert client.get(f"/media/{name}").content == content
+
+
 def test_app_level_headers_are_kept_and_ours_win(client: httpx.Client, served: Served) -> None:
     name, _ = served
     response = client.get(f"/media/{name}", headers={"Range": "bytes=0-9"})

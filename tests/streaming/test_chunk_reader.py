@@ -1,0 +1,83 @@
+"""ChunkReader: page-cache reads on the loop, disk reads in a thread, both byte-exact."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from ingress.filestream import ChunkReader
+
+CHUNK = 256 * 1024
+
+
+def _evict(path: Path) -> None:
+    """Drop the file's clean pages from the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _read_all(reader: ChunkReader, size: int) -> bytes:
+    async def run() -> bytes:
+        parts = []
+        for offset in range(0, size, CHUNK):
+            parts.append(bytes(await reader.read(min(CHUNK, size - offset), offset)))
+        return b"".join(parts)
+
+    return anyio.run(run)
+
+
+@pytest.fixture
+def sample(tmp_path: Path, pattern: Callable[..., bytes]) -> tuple[Path, bytes]:
+    content = pattern(CHUNK * 5 + 17, seed=5)
+    path = tmp_path / "sample.bin"
+    path.write_bytes(content)
+    return path, content
+
+
+def test_cached_file_is_read_without_a_thread(sample: tuple[Path, bytes]) -> None:
+    path, content = sample
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = ChunkReader(fd)
+        if not reader.try_cache:
+            pytest.skip("no RWF_NOWAIT on this platform")
+        cached = reader.read_cached(100, 10)
+        assert cached is not None
+        assert bytes(cached) == content[10:110]
+        assert reader.read_cached(10, len(content)) is None  # at EOF
+        assert _read_all(reader, len(content)) == content
+    finally:
+        os.close(fd)
+
+
+def test_uncached_file_is_read_in_a_thread(sample: tuple[Path, bytes]) -> None:
+    path, content = sample
+    _evict(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = ChunkReader(fd)
+        if reader.try_cache and reader.read_cached(CHUNK, CHUNK * 3) is not None:
+            pytest.skip("this filesystem keeps the file cached (tmpfs?)")
+        assert _read_all(reader, len(content)) == content
+    finally:
+        os.close(fd)
+
+
+def test_without_the_cache_path_reads_are_the_same(sample: tuple[Path, bytes]) -> None:
+    path, content = sample
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        reader = ChunkReader(fd)
+        reader.try_cache = False
+        assert reader.read_cached(10, 0) is None
+        assert _read_all(reader, len(content)) == content
+    finally:
+        os.close(fd)
