@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,11 @@ def start_observer(
     mode: str, root: Path, handler: FileSystemEventHandler, poll_interval: float
 ) -> BaseObserver:
     """Schedule and start an observer on ``root``; an inotify limit raises OSError."""
+    # watchdog's inotify reader warns about a benign race (a new directory's watch added twice);
+    # under `-W error` that warning would kill its reader thread and blind the watcher.
+    warnings.filterwarnings(
+        "ignore", message=r"Callback with id .* already exists", category=RuntimeWarning
+    )
     observer = make_observer(mode, poll_interval)
     observer.name = f"media-sync-{mode}-{root.name}"
     observer.schedule(handler, str(root), recursive=True)

@@ -51,7 +51,12 @@ def _hint(body: dict[str, Any]) -> str:
     return " ".join(parts) or "Catalog and index.json match the files on disk."
 
 
-@route("/api/projects/{project:str}/reindex", http_method=["GET", "POST"], sync_to_thread=True)
+@route(
+    "/api/projects/{project:str}/reindex",
+    http_method=["GET", "POST"],
+    sync_to_thread=True,
+    status_code=200,
+)
 def reindex_project(lib: Library, project: str, source: str | None = None) -> dict[str, Any]:
     """Reconcile one project: index new files, prune missing ones, relocate strays."""
     ref = lib.project(source, project)
@@ -63,7 +68,7 @@ def reindex_project(lib: Library, project: str, source: str | None = None) -> di
     return body
 
 
-@route("/reindex", http_method=["GET", "POST"], sync_to_thread=True)
+@route("/reindex", http_method=["GET", "POST"], sync_to_thread=True, status_code=200)
 def reindex_all(lib: Library) -> dict[str, Any]:
     """Reconcile every enabled source and project in one sweep (loose root files included)."""
     reconciler = reconciler_for(lib)

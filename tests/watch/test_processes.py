@@ -1,0 +1,73 @@
+"""Real processes: `media-sync daemon` beside `serve --no-watch` (and a second daemon)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import start_server
+from tests.watch.helpers import wait_for, write
+
+ORIG = "ingest/originals"
+FAST = {"MEDIA_SYNC_POLL_INTERVAL_SECONDS": "0.2", "MEDIA_SYNC_SETTLE_SECONDS": "0.3"}
+
+
+def _catalog_rows(state: Path) -> list[tuple[str, str]]:
+    try:
+        db = sqlite3.connect(f"file:{state / 'catalog.sqlite3'}?mode=ro", uri=True, timeout=30)
+    except sqlite3.OperationalError:  # the daemon has not created it yet
+        return []
+    try:
+        return list(db.execute("SELECT project, rel_path FROM file ORDER BY project, rel_path"))
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+
+
+@pytest.mark.e2e
+def test_two_processes_ingesting_the_same_files_leave_one_entry_each(
+    roots: tuple[Path, Path],
+) -> None:
+    root, state = roots
+    (root / "P1-Race").mkdir()
+    server = start_server(root, state, args=["--no-watch"], env=FAST)
+    daemons = [start_server(root, state, command="daemon", env=FAST) for _ in range(2)]
+    try:
+        names = [f"clip{i:02d}.mov" for i in range(20)]
+        for name in names:
+            write(root / "P1-Race" / ORIG / name, name.encode() * 5000)
+        with server.client() as http:
+            for _ in range(3):  # the ingress reindexes while both daemons ingest
+                assert http.post("/api/projects/P1-Race/reindex").status_code == 200
+        expected = [("P1-Race", f"{ORIG}/{n}") for n in names]
+        assert wait_for(lambda: _catalog_rows(state) == expected, timeout=30), _catalog_rows(state)
+        with server.client() as http:
+            files = http.get("/api/projects/P1-Race").json()["index"]["files"]
+        assert sorted(f["relative_path"] for f in files) == [p for _, p in expected]
+    finally:
+        codes = [d.stop() for d in daemons]
+        server.stop()
+    assert codes == [0, 0], daemons[0].log()
+
+
+@pytest.mark.e2e
+def test_daemon_indexes_a_drop_and_stops_on_sigterm(roots: tuple[Path, Path]) -> None:
+    root, state = roots
+    daemon = start_server(root, state, command="daemon", env=FAST)
+    try:
+        write(root / "P3-Drop" / ORIG / "a.mov", b"dropped")
+        write(root / "loose.mp4", b"loose")
+        assert wait_for(
+            lambda: (
+                _catalog_rows(state)
+                == [("P3-Drop", f"{ORIG}/a.mov"), ("Unsorted-Loose", f"{ORIG}/loose.mp4")]
+            ),
+            timeout=20,
+        ), daemon.log()
+    finally:
+        code = daemon.stop()
+    assert code == 0, daemon.log()
+    assert "media-sync daemon stopped" in daemon.log()
