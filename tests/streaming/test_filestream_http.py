@@ -15,12 +15,12 @@ import pytest
 from litestar.testing import TestClient
 
 from ingress.filestream import file_response
+from tests.streaming.conftest import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 Served = tuple[str, bytes]
 Pattern = Callable[..., bytes]
-LiveServer = Any  # conftest.LiveServer: .url and .root
 NON_ASCII_NAME = "Füße clip 🎬.mov"
 
 

@@ -1,0 +1,1 @@
+"""Tests for HTTP file streaming: Range, conditional requests, downloads."""
