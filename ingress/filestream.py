@@ -106,7 +106,8 @@ class ChunkReader:
     """Reads a file in chunks: straight from the page cache when it can, else in a worker thread.
 
     ``preadv(RWF_NOWAIT)`` never waits for the disk, so the event loop is never blocked; only
-    data that is not cached yet costs a thread hop (about a third of the throughput here).
+    data that is not cached yet pays for a thread hop (thread-only reads measured ~30% slower
+    on a warm cache with tests/bench/stream.py).
     """
 
     def __init__(self, fd: int) -> None:

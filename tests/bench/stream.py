@@ -241,7 +241,18 @@ class Results:
         return min(run.first_byte_s for run in self.ranged) * 1000
 
 
-def measure(targets: list[Target], size: int, repeats: int) -> dict[str, Results]:
+def evict(path: Path) -> None:
+    """Drop the file from the page cache, so the next download reads the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def measure(
+    targets: list[Target], size: int, repeats: int, cold: Path | None = None
+) -> dict[str, Results]:
     """Interleave the targets run by run, so load from elsewhere hits both alike."""
     middle = f"bytes={size // 2}-{size // 2 + 2**20 - 1}"  # 536870912-537919487 for 1 GiB
     results = {target.name: Results([], []) for target in targets}
@@ -249,7 +260,11 @@ def measure(targets: list[Target], size: int, repeats: int) -> dict[str, Results
         fetch(target.port, target.path, "bytes=0-1023")  # warm up; the page cache is warm
     for _ in range(repeats):
         for target in targets:
+            if cold:
+                evict(cold)
             full = fetch(target.port, target.path)
+            if cold:
+                evict(cold)
             ranged = fetch(target.port, target.path, middle)
             if full.body_bytes != size or ranged.body_bytes != 2**20:
                 raise RuntimeError(
@@ -281,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-kib", type=int, default=0, help="override filestream.CHUNK_SIZE")
     parser.add_argument(
         "--pin", action="store_true", help="client on CPU 0, servers on CPU 1 (less noise)"
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="evict the file from the page cache before each run"
     )
     parser.add_argument("--serve", nargs=2, metavar=("ROOT", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -327,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             PeakRss(pid) as rss,
         ):
             idle = rss.peak
-            results = measure(targets, size, args.repeats)
+            results = measure(targets, size, args.repeats, www / FILE_NAME if args.cold else None)
         report(results, size, (idle, rss.peak))
         return 0
     finally:
