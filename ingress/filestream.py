@@ -18,8 +18,14 @@ from litestar.response import File
 from litestar.response.base import ASGIResponse
 
 from daemon.errors import MediaNotFound, Unavailable, UnsafePath
-from daemon.ranges import Plan, Validators, content_disposition, lower_headers, plan_response
-from daemon.ranges import validators_for as _validators_for
+from daemon.ranges import (
+    Plan,
+    Validators,
+    content_disposition,
+    lower_headers,
+    plan_response,
+    validators_for,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -69,12 +75,14 @@ def open_regular_file(path: Path) -> OpenedFile:
         if exc.errno == errno.ELOOP:
             raise UnsafePath("refusing to follow a symlink", path=str(path)) from exc
         raise Unavailable(f"cannot open file: {exc.strerror}", path=str(path)) from exc
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise MediaNotFound("not a regular file", path=str(path))
+    except BaseException:
         os.close(fd)
-        raise MediaNotFound("not a regular file", path=str(path))
-    validators = _validators_for(info.st_size, info.st_mtime_ns, info.st_ino)
-    return OpenedFile(fd, info.st_size, validators)
+        raise
+    return OpenedFile(fd, info.st_size, validators_for(info.st_size, info.st_mtime_ns, info.st_ino))
 
 
 def response_headers(spec: StreamSpec, opened: OpenedFile, plan: Plan) -> dict[str, str]:

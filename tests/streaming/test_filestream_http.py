@@ -233,6 +233,8 @@ def test_missing_file_and_symlink_are_refused(
     assert b"secret" not in linked.content
     os.mkfifo(live_server.root / "pipe.mp4")
     assert client.get("/media/pipe.mp4").status_code == 404
+    (live_server.root / "folder.mp4").mkdir()
+    assert client.get("/media/folder.mp4").status_code == 404
 
 
 def test_open_file_survives_a_rename_during_streaming(
