@@ -1,0 +1,140 @@
+"""End to end: the real resolve-agent process draining a real server's queue over HTTP.
+
+Only Resolve's `scriptapp` object is replaced (by the agent tests' in-memory fake); the agent,
+its HTTP polling, heartbeats, leases and the server are all real processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.jobs.conftest import CLIPS, open_body
+from tests.jobs.test_live_queue import live_project
+from tests.support.server import REPO, LiveServer, start_server
+
+pytest.importorskip("daemon.resolve.agent")
+pytest.importorskip("tests.resolve.fake_resolve")
+
+pytestmark = pytest.mark.e2e
+
+FAKE = "tests.resolve.fake_resolve:scriptapp"
+STUCK = "tests.jobs.stuck_resolve:scriptapp"
+LEASE = 1.5
+
+
+@pytest.fixture
+def server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
+    root, state = roots
+    live = start_server(
+        root,
+        state,
+        args=["--no-watch"],
+        env={
+            "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": str(LEASE),
+            "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "3",
+        },
+    )
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def start_agent(
+    server: LiveServer, name: str, factory: str, *, once: bool, log: Path
+) -> subprocess.Popen[bytes]:
+    """`media-sync resolve-agent` as a subprocess, with the test tree importable."""
+    cmd = [sys.executable, "-m", "ingress.cli", "resolve-agent", "--server", server.url]
+    cmd += ["--name", name, "--map", f"primary={server.root}", "--adapter-factory", factory]
+    if once:
+        cmd.append("--once")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open(log, "wb") as handle:
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def wait_for(
+    predicate: Callable[[], dict[str, Any] | None], timeout: float, what: str
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value is not None:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def job_in(server: LiveServer, job_id: int, *statuses: str) -> Callable[[], dict[str, Any] | None]:
+    def check() -> dict[str, Any] | None:
+        with server.client() as http:
+            job: dict[str, Any] = http.get(f"/api/resolve/jobs/{job_id}").json()
+        return job if job["status"] in statuses else None
+
+    return check
+
+
+def run_once(server: LiveServer, name: str, log: Path) -> None:
+    agent = start_agent(server, name, FAKE, once=True, log=log)
+    try:
+        code = agent.wait(60)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait(5)
+    assert code == 0, log.read_text(errors="replace")
+
+
+def test_a_job_opened_over_http_is_imported_by_the_agent(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    project = live_project(server)
+    originals = server.root / project / "ingest" / "originals"
+    with server.client() as http:
+        response = http.post("/api/resolve/open", json=open_body(project, CLIPS[0], CLIPS[2]))
+        assert response.status_code == 201, response.text
+        job_id = response.json()["id"]
+    (originals / CLIPS[0]).rename(originals / "renamed.mp4")  # gone between open and import
+    run_once(server, "edit-bay", tmp_path / "agent.log")
+    job = wait_for(job_in(server, job_id, "done", "failed"), 30, "the job to finish")
+    assert job["status"] == "done", job
+    assert job["claimed_by"] == "edit-bay" and job["attempts"] == 1
+    results = {r["path"]: r for r in job["result"]["results"]}
+    assert results[f"ingest/originals/{CLIPS[2]}"]["status"] == "imported"
+    assert results[f"ingest/originals/{CLIPS[0]}"]["status"] == "missing"
+
+
+def test_a_killed_agents_job_is_finished_by_another_agent(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    project = live_project(server)
+    with server.client() as http:
+        job_id = http.post("/api/resolve/open", json=open_body(project, *CLIPS)).json()["id"]
+    stuck = start_agent(server, "doomed", STUCK, once=False, log=tmp_path / "doomed.log")
+    try:
+        claimed = wait_for(job_in(server, job_id, "claimed"), 30, "the first agent's claim")
+        assert claimed["claimed_by"] == "doomed"
+        time.sleep(LEASE * 1.5)  # heartbeats keep the claim while the agent lives
+        assert job_in(server, job_id, "claimed")() is not None
+        stuck.send_signal(signal.SIGKILL)
+        stuck.wait(10)
+    finally:
+        if stuck.poll() is None:
+            stuck.kill()
+            stuck.wait(5)
+    back = wait_for(job_in(server, job_id, "pending"), LEASE * 4, "the lease to expire")
+    assert back["attempts"] == 1 and back["claimed_by"] is None
+    run_once(server, "rescuer", tmp_path / "rescuer.log")
+    done = wait_for(job_in(server, job_id, "done"), 30, "the second agent to finish")
+    assert done["claimed_by"] == "rescuer" and done["attempts"] == 2
+    statuses = {r["path"]: r["status"] for r in done["result"]["results"]}
+    assert statuses == {f"ingest/originals/{clip}": "imported" for clip in CLIPS}
