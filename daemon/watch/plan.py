@@ -24,13 +24,7 @@ class Stat(NamedTuple):
     inode: int
 
 
-class Row(NamedTuple):
-    """What the catalog knows about a file."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-    blake3: str
+Row = tuple[int, int, int]  # the catalog's (size, mtime_ns, inode) for a file
 
 
 class Seen(NamedTuple):
@@ -112,7 +106,7 @@ def offline_reason(
         if scanned is None:
             present += count if project in listing.top_names else 0
         else:
-            present += sum(1 for rel in rows.get(project, {}) if rel in scanned.originals)
+            present += len(rows.get(project, {}).keys() & scanned.originals.keys())
     if total >= OFFLINE_MIN_FILES and present < OFFLINE_MIN_PRESENT * total:
         return f"only {present} of {total} catalogued files are listed; not pruning"
     return None
@@ -165,12 +159,11 @@ def plan_source(
         unsupported += scanned.unsupported
         if scanned.exists and not scanned.has_index and not scanned.unlisted:
             missing_index.append(project)
-        for rel, stat in scanned.originals.items():
-            row = project_rows.get(rel)
-            if row is not None and (row.size, row.mtime_ns, row.inode) == stat:
-                unchanged += 1
-                continue
-            if row is None:
+        # Set operations in C: only new or changed files reach the Python loop.
+        differ = scanned.originals.items() - project_rows.items()
+        unchanged += len(scanned.originals) - len(differ)
+        for rel, stat in sorted(differ):
+            if rel not in project_rows:
                 new_files.setdefault((stat.inode, stat.size, stat.mtime_ns), (project, rel))
             if observe((project, rel), stat):
                 ingest.append((project, rel, stat))
@@ -214,14 +207,16 @@ def _missing(
         scanned = listing.projects.get(project)
         if scanned is None:
             continue
-        for rel, row in sorted(rows[project].items()):
-            if rel in scanned.originals or under(rel, scanned.unlisted):
+        project_rows = rows[project]
+        for rel in sorted(project_rows.keys() - scanned.originals.keys()):
+            if under(rel, scanned.unlisted):
                 continue
-            target = new_files.pop((row.inode, row.size, row.mtime_ns), None)
+            size, mtime_ns, inode = project_rows[rel]
+            target = new_files.pop((inode, size, mtime_ns), None)
             if target is not None:
-                stat = Stat(row.size, row.mtime_ns, row.inode)
+                stat = Stat(size, mtime_ns, inode)
                 renames.append(Move(project, rel, target[0], target[1], stat))
-            elif row.size in settling_sizes:
+            elif size in settling_sizes:
                 held.append((project, rel))
             else:
                 removes.append((project, rel))

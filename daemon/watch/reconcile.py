@@ -25,21 +25,20 @@ log = logging.getLogger("media_sync.watch")
 def load_rows(
     lib: Library, source: str, projects: Collection[str] | None
 ) -> dict[str, dict[str, Row]]:
-    """Catalog rows of a source's projects, in one query (no per-file queries)."""
-    table, col = File._meta.table_name, File.content.column_name
-    sql = (
-        f'SELECT project, rel_path, size, mtime_ns, inode, "{col}" FROM "{table}" WHERE source = ?'
-    )
-    params: list[Any] = [source]
-    if projects is not None:
-        names = list(projects)
-        if not names:
-            return {}
-        sql += f" AND project IN ({','.join('?' * len(names))})"
-        params += names
+    """Catalog rows of a source's projects: one query per project into a dict (no per-file
+    queries; a row is the plain (size, mtime_ns, inode) it was catalogued with)."""
+    table = File._meta.table_name
+    if projects is None:
+        cursor = lib.catalog.db.execute_sql(
+            f'SELECT DISTINCT project FROM "{table}" WHERE source = ?', [source]
+        )
+        projects = [name for (name,) in cursor]
+    sql = f'SELECT rel_path, size, mtime_ns, inode FROM "{table}" WHERE source = ? AND project = ?'
     rows: dict[str, dict[str, Row]] = {}
-    for project, rel, size, mtime_ns, inode, blake3 in lib.catalog.db.execute_sql(sql, params):
-        rows.setdefault(project, {})[rel] = Row(size, mtime_ns, inode, blake3)
+    for project in projects:
+        found = {r[0]: r[1:] for r in lib.catalog.db.execute_sql(sql, [source, project])}
+        if found:
+            rows[project] = found
     return rows
 
 

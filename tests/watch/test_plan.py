@@ -30,7 +30,7 @@ listings = st.dictionaries(names, stats, max_size=10)
 
 
 def _rows(catalog: dict[str, Stat]) -> dict[str, dict[str, Row]]:
-    return {P: {rel: Row(*s, f"h{rel}") for rel, s in catalog.items()}} if catalog else {}
+    return {P: {rel: tuple(s) for rel, s in catalog.items()}} if catalog else {}
 
 
 def _listing(files: dict[str, Stat], top: bool = True) -> SourceListing:
