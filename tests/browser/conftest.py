@@ -45,6 +45,8 @@ class Tab:
     def shot(self, name: str, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        if full_page:
+            self.page.evaluate("window.scrollTo(0, 0)")  # sticky bars render in place
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
@@ -95,7 +97,7 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-def _tab(browser: Any, server: LiveServer, **context_args: Any) -> Iterator[Tab]:
+def new_tab(browser: Any, server: LiveServer, **context_args: Any) -> Iterator[Tab]:
     context = browser.new_context(accept_downloads=True, **context_args)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -111,12 +113,12 @@ def _tab(browser: Any, server: LiveServer, **context_args: Any) -> Iterator[Tab]
 
 @pytest.fixture
 def tab(browser: Any, server: LiveServer) -> Iterator[Tab]:
-    yield from _tab(browser, server, viewport={"width": 1280, "height": 900})
+    yield from new_tab(browser, server, viewport={"width": 1280, "height": 900})
 
 
 @pytest.fixture
 def phone(browser: Any, server: LiveServer) -> Iterator[Tab]:
-    yield from _tab(
+    yield from new_tab(
         browser,
         server,
         viewport={"width": 390, "height": 844},

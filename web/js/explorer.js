@@ -1,8 +1,13 @@
-// The explorer grid: cursor-paginated media with thumbnails, filters, selection and live refresh.
+// The explorer grid: cursor-paginated media, windowed (only visible rows are in the DOM), with
+// thumbnails, filters, selection and live refresh.
 import { $, api, bytes, debounce, duration, el, emit, projectPath, say, sourceParam, state } from "./api.js";
 import { openViewer, updateViewer } from "./viewer.js";
 
 const PAGE = 200;
+const GAP = 10; // px, matches .grid gap
+const CAPTION = 52; // px, card caption height (two lines)
+const MIN_CARD = 150; // px, smallest card width on a desktop
+const BUFFER_ROWS = 3; // rows rendered above and below the visible ones
 const ICONS = {
   video: "M8 5v14l11-7z",
   image: "M21 19V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2zM8.5 13.5l2.5 3 3.5-4.5 4.5 6H5l3.5-4.5z",
@@ -10,14 +15,18 @@ const ICONS = {
 };
 
 const view = {
-  items: new Map(), // relative_path -> item
-  cards: new Map(), // relative_path -> <li>
+  items: [], // every loaded item, in server order
+  byPath: new Map(), // relative_path -> item
+  rendered: new Map(), // relative_path -> <li> currently in the DOM
+  stale: new Set(), // paths whose thumbnail must be re-requested when next drawn
   cursor: null,
   pages: 0,
   total: 0,
   loading: false,
   generation: 0,
   controller: null,
+  layout: { cols: 1, rowHeight: 200, cardHeight: 190 },
+  frame: 0,
 };
 
 function icon(kind) {
@@ -41,12 +50,14 @@ function withBust(url) {
 }
 
 /** The thumbnail, or the kind icon when there is none (audio) or it fails to load (not made yet). */
-function picture(item, bust = false) {
+function picture(item) {
   if (!item.thumb_url) return icon(item.kind);
+  const bust = view.stale.delete(item.relative_path);
   const img = el("img", { loading: "lazy", decoding: "async", alt: "", src: bust ? withBust(item.thumb_url) : item.thumb_url });
   img.addEventListener("error", () => {
     const card = img.closest(".card");
     if (card) card.dataset.thumb = "missing";
+    view.stale.add(item.relative_path); // the next draw asks again, past any cached failure
     img.replaceWith(icon(item.kind));
   });
   img.addEventListener("load", () => {
@@ -66,16 +77,20 @@ function caption(item) {
   );
 }
 
+let serial = 0;
+
 function card(item) {
-  const id = `pick-${item.sha256.slice(0, 12)}-${view.cards.size}`;
-  const box = el("input", { type: "checkbox", id, checked: state.selection.has(item.relative_path) });
-  box.addEventListener("change", () => select(item.relative_path, box.checked));
+  serial += 1;
+  const id = `pick-${serial}`;
+  const path = item.relative_path;
+  const box = el("input", { type: "checkbox", id, checked: state.selection.has(path) });
+  box.addEventListener("change", () => select(path, box.checked));
   const node = el(
     "li",
-    { class: "card", dataset: { path: item.relative_path, sha: item.sha256, kind: item.kind || "" } },
+    { class: "card", dataset: { path, sha: item.sha256, kind: item.kind || "" } },
     el(
       "button",
-      { type: "button", class: "open", "aria-label": `Open ${item.name}`, onclick: () => openViewer(view.items.get(item.relative_path) || item) },
+      { type: "button", class: "open", "aria-label": `Open ${item.name}`, onclick: () => openViewer(view.byPath.get(path) || item) },
       picture(item),
     ),
     el("label", { class: "pick", for: id }, box, el("span", { class: "visually-hidden" }, `Select ${item.name}`)),
@@ -88,7 +103,7 @@ function card(item) {
 function select(path, on) {
   if (on) state.selection.add(path);
   else state.selection.delete(path);
-  const node = view.cards.get(path);
+  const node = view.rendered.get(path);
   if (node) {
     node.classList.toggle("selected", on);
     node.querySelector("input[type=checkbox]").checked = on;
@@ -96,8 +111,65 @@ function select(path, on) {
   emit("selection", state.selection);
 }
 
+// ---- windowing ----
+
+function measure() {
+  const width = $("scroller").clientWidth - 4;
+  const cols = width < 420 ? 2 : Math.max(1, Math.floor((width + GAP) / (MIN_CARD + GAP)));
+  const colWidth = (width - GAP * (cols - 1)) / cols;
+  const cardHeight = Math.round((colWidth * 10) / 16 + CAPTION);
+  view.layout = { cols, cardHeight, rowHeight: cardHeight + GAP };
+  const grid = $("grid");
+  grid.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+  grid.style.setProperty("--card-height", `${cardHeight}px`);
+}
+
+/** Draw the rows in (and near) the scroller's view; nodes already drawn are kept. */
+function render() {
+  view.frame = 0;
+  const scroller = $("scroller");
+  const { cols, rowHeight } = view.layout;
+  const rows = Math.ceil(view.items.length / cols);
+  $("spacer").style.height = `${Math.max(0, rows * rowHeight - GAP)}px`;
+  const first = Math.max(0, Math.floor(scroller.scrollTop / rowHeight) - BUFFER_ROWS);
+  const last = Math.min(rows, Math.ceil((scroller.scrollTop + scroller.clientHeight) / rowHeight) + BUFFER_ROWS);
+  const slice = view.items.slice(first * cols, last * cols);
+  const keep = new Set(slice.map((item) => item.relative_path));
+  for (const [path, node] of view.rendered) {
+    if (!keep.has(path)) {
+      if (node.contains(document.activeElement)) continue; // never pull focus out from under a keyboard user
+      node.remove();
+      view.rendered.delete(path);
+    }
+  }
+  const grid = $("grid");
+  grid.style.transform = `translateY(${first * rowHeight}px)`;
+  let previous = null;
+  for (const item of slice) {
+    let node = view.rendered.get(item.relative_path);
+    if (!node) {
+      node = card(item);
+      view.rendered.set(item.relative_path, node);
+    }
+    const want = previous ? previous.nextSibling : grid.firstChild;
+    if (want !== node) grid.insertBefore(node, want);
+    previous = node;
+  }
+  while (previous && previous.nextSibling) previous.nextSibling.remove(); // a kept focused card
+  if (view.cursor && last * cols > view.items.length - cols * 6) more();
+}
+
+function schedule() {
+  if (!view.frame) view.frame = requestAnimationFrame(render);
+}
+
 function counts() {
-  $("explorer-count").textContent = state.project ? `${view.total} item${view.total === 1 ? "" : "s"}, ${view.cards.size} shown` : "";
+  const grid = $("grid");
+  grid.dataset.loaded = String(view.items.length);
+  grid.dataset.total = String(view.total);
+  $("explorer-count").textContent = state.project
+    ? `${view.total} item${view.total === 1 ? "" : "s"}${view.items.length < view.total ? `, ${view.items.length} loaded` : ""}`
+    : "";
   $("load-more").hidden = !view.cursor;
 }
 
@@ -112,38 +184,9 @@ function filters() {
   };
 }
 
-async function fetchPage(cursor) {
-  if (view.controller) view.controller.abort();
-  view.controller = new AbortController();
-  return api(projectPath(state.project, "/media"), { params: { ...filters(), cursor }, signal: view.controller.signal });
-}
-
-function place(item, after) {
-  const old = view.items.get(item.relative_path);
-  let node = view.cards.get(item.relative_path);
-  view.items.set(item.relative_path, item);
-  if (!node) {
-    node = card(item);
-    view.cards.set(item.relative_path, node);
-  } else if (old && JSON.stringify(old) !== JSON.stringify(item)) {
-    // Update in place so focus and checkbox state survive a live refresh.
-    node.querySelector(".caption").replaceWith(caption(item));
-    node.dataset.kind = item.kind || "";
-    if (old.sha256 !== item.sha256 || node.dataset.thumb === "missing") refreshThumb(item.relative_path);
-    updateViewer(item);
-  }
-  const grid = $("grid");
-  const want = after ? after.nextSibling : grid.firstChild;
-  if (want !== node) grid.insertBefore(node, want);
-  return node;
-}
-
-function drop(path) {
-  const node = view.cards.get(path);
-  if (node) node.remove();
-  view.cards.delete(path);
-  view.items.delete(path);
-  if (state.selection.delete(path)) emit("selection", state.selection);
+function setItems(items) {
+  view.items = items;
+  view.byPath = new Map(items.map((item) => [item.relative_path, item]));
 }
 
 /** Start over: first page with the current filters. */
@@ -152,14 +195,16 @@ export async function reload() {
   const generation = view.generation;
   if (view.controller) view.controller.abort();
   view.loading = false;
-  view.items.clear();
-  view.cards.clear();
+  setItems([]);
+  view.rendered.clear();
   view.cursor = null;
   view.pages = 0;
   view.total = 0;
   $("grid").replaceChildren();
+  $("scroller").scrollTop = 0;
   say("explorer-message", state.project ? "Loading…" : "Pick a project to see its media.");
   counts();
+  schedule();
   if (!state.project) return;
   await more(generation);
 }
@@ -168,18 +213,16 @@ async function more(generation = view.generation) {
   if (view.loading || !state.project) return;
   if (view.pages > 0 && !view.cursor) return;
   view.loading = true;
+  view.controller = new AbortController();
   try {
-    const data = await fetchPage(view.cursor);
+    const data = await api(projectPath(state.project, "/media"), {
+      params: { ...filters(), cursor: view.cursor },
+      signal: view.controller.signal,
+    });
     if (generation !== view.generation) return;
-    const fragment = document.createDocumentFragment();
-    for (const item of data.items) {
-      if (view.cards.has(item.relative_path)) continue;
-      const node = card(item);
-      view.items.set(item.relative_path, item);
-      view.cards.set(item.relative_path, node);
-      fragment.append(node);
-    }
-    $("grid").append(fragment);
+    const fresh = data.items.filter((item) => !view.byPath.has(item.relative_path));
+    for (const item of fresh) view.byPath.set(item.relative_path, item);
+    view.items = view.items.concat(fresh);
     view.cursor = data.next_cursor;
     view.total = data.total;
     view.pages += 1;
@@ -190,11 +233,12 @@ async function more(generation = view.generation) {
     if (generation === view.generation) {
       view.loading = false;
       counts();
+      schedule();
     }
   }
 }
 
-/** Re-read the first page and merge it (new files appear on top; nothing else is lost). */
+/** Re-read the first page and merge it: new files appear on top, changed ones update in place. */
 async function refreshTop() {
   if (!state.project || view.loading) return;
   const generation = view.generation;
@@ -205,45 +249,62 @@ async function refreshTop() {
     return;
   }
   if (generation !== view.generation) return;
-  let after = null;
-  const fresh = new Set();
   for (const item of data.items) {
-    after = place(item, after);
-    fresh.add(item.relative_path);
+    const old = view.byPath.get(item.relative_path);
+    const node = view.rendered.get(item.relative_path);
+    if (old && node && JSON.stringify(old) !== JSON.stringify(item)) {
+      node.querySelector(".caption").replaceWith(caption(item)); // in place: focus and checkbox survive
+      if (old.sha256 !== item.sha256 || node.dataset.thumb === "missing") view.stale.add(item.relative_path);
+      updateViewer(item);
+    }
   }
-  if (view.pages <= 1) {
-    for (const path of [...view.cards.keys()]) if (!fresh.has(path)) drop(path);
-    view.cursor = data.next_cursor;
-    view.pages = 1;
-  }
+  const top = new Set(data.items.map((item) => item.relative_path));
+  const rest = view.pages <= 1 ? [] : view.items.filter((item) => !top.has(item.relative_path));
+  setItems(data.items.concat(rest));
+  if (view.pages <= 1) view.cursor = data.next_cursor;
+  view.pages = Math.max(view.pages, 1);
   view.total = data.total;
+  for (const path of [...view.stale]) refreshThumb(path);
+  for (const [path, node] of view.rendered) {
+    if (!view.byPath.has(path)) {
+      node.remove();
+      view.rendered.delete(path);
+    }
+  }
   say("explorer-message", view.total ? "" : "No media here yet.");
   counts();
+  schedule();
 }
 
 export const refreshSoon = debounce(refreshTop, 400);
 
 export function refreshThumb(path) {
-  const node = view.cards.get(path);
-  const item = view.items.get(path);
+  const node = view.rendered.get(path);
+  const item = view.byPath.get(path);
+  view.stale.add(path);
   if (!node || !item || !item.thumb_url) return;
-  const button = node.querySelector(".open");
-  button.replaceChildren(picture(item, true));
+  node.querySelector(".open").replaceChildren(picture(item));
 }
 
 export function thumbBySha(sha256, path) {
-  if (path && view.cards.has(path)) return refreshThumb(path);
-  for (const [key, item] of view.items) if (item.sha256 === sha256) refreshThumb(key);
+  if (path && view.byPath.has(path)) return refreshThumb(path);
+  for (const item of view.items) if (item.sha256 === sha256) refreshThumb(item.relative_path);
 }
 
 export function removed(path) {
-  drop(path);
+  if (!view.byPath.has(path)) return;
+  setItems(view.items.filter((item) => item.relative_path !== path));
+  const node = view.rendered.get(path);
+  if (node) node.remove();
+  view.rendered.delete(path);
   view.total = Math.max(0, view.total - 1);
+  if (state.selection.delete(path)) emit("selection", state.selection);
   counts();
+  schedule();
 }
 
 export function selectShown() {
-  for (const path of view.cards.keys()) select(path, true);
+  for (const item of view.items) select(item.relative_path, true);
 }
 
 export function clearSelection() {
@@ -254,11 +315,10 @@ export function initExplorer() {
   for (const id of ["kind-filter", "sort", "order"]) $(id).addEventListener("change", () => reload());
   $("search").addEventListener("input", debounce(() => reload(), 300));
   $("load-more").addEventListener("click", () => more());
-  const observer = new IntersectionObserver(
-    (entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) more();
-    },
-    { rootMargin: "800px 0px" },
-  );
-  observer.observe($("load-more"));
+  $("scroller").addEventListener("scroll", schedule, { passive: true });
+  new ResizeObserver(() => {
+    measure();
+    schedule();
+  }).observe($("scroller"));
+  measure();
 }
