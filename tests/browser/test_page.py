@@ -167,6 +167,7 @@ def test_video_plays_seeks_with_range_and_downloads(
     assert "/download/" in href
     with api.stream("GET", href) as answer:  # the same URL outside the browser: an attachment
         assert answer.headers["content-disposition"].startswith("attachment")
+    tab.shot("viewer-video", full_page=False)
     # Metadata arrives from the server's workers; the open viewer picks it up from live events.
     try:
         page.wait_for_function(
@@ -179,7 +180,6 @@ def test_video_plays_seeks_with_range_and_downloads(
         raise AssertionError("the server has the metadata but the viewer does not show it") from exc
     meta = page.text_content("#viewer-meta") or ""
     assert "160 × 120" in meta and "Duration" in meta
-    tab.shot("viewer-video", full_page=False)
     page.click("#viewer-close")
     assert not page.is_visible("#viewer")
     tab.assert_clean()
