@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from daemon.library import Library
 
@@ -18,3 +19,7 @@ def provide_library(state: State) -> Library:
 def library_of(request: Request[Any, Any, Any]) -> Library:
     library: Library = request.app.state.library
     return library
+
+
+# Handlers declare `lib: Lib` (an explicit named dependency, as Litestar 3 requires).
+Lib = NamedDependency[Library]

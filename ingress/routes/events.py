@@ -16,7 +16,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from daemon.catalog import Event
-from daemon.library import Library
+from ingress.deps import Lib
 
 # Set when the server begins shutting down, so open streams end instead of holding it up.
 SHUTDOWN = threading.Event()
@@ -53,7 +53,7 @@ def _events_after(last_id: int, project: str | None, limit: int = 200) -> list[d
 @get("/api/events")
 async def events(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     since: int | None = None,
     project: str | None = None,
 ) -> ServerSentEvent:

@@ -7,13 +7,13 @@ from typing import Any
 from litestar import get
 
 from daemon import __version__
-from daemon.library import Library
+from ingress.deps import Lib
 from ingress.routes.sources import _with_watch
 from ingress.urls import lan_address
 
 
 @get("/health", sync_to_thread=True)
-def health(lib: Library) -> dict[str, Any]:
+def health(lib: Lib) -> dict[str, Any]:
     registry = lib.registry()
     sources = [_with_watch(lib, s.status()) for s in registry.sources]
     catalog = lib.catalog.status()

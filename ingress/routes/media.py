@@ -12,11 +12,11 @@ from litestar import HttpMethod, Request, Response, get, post, route
 from daemon.catalog import File
 from daemon.conventions import atomic_write_bytes, check_relative, safe_join
 from daemon.errors import InvalidInput, MediaNotFound
-from daemon.library import Library
 from daemon.listing import MediaQuery, list_media
 from daemon.mediatypes import media_type
 from daemon.previews import Previews, thumbnail_path
 from daemon.projects import ProjectRef
+from ingress.deps import Lib
 from ingress.filestream import FileStream, file_response
 from ingress.urls import base_url, media_url, thumb_url
 
@@ -28,7 +28,7 @@ MAX_CLIENT_THUMB = 2 * 1024 * 1024
 @get("/api/projects/{project:str}/media", sync_to_thread=True)
 def media_list(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     source: str | None = None,
     kind: str | None = None,
@@ -52,7 +52,7 @@ def media_list(
     return {"project": ref.name, "source": ref.source.name, **page}
 
 
-def _indexed_file(lib: Library, ref: ProjectRef, raw: str) -> tuple[Any, str]:
+def _indexed_file(lib: Lib, ref: ProjectRef, raw: str) -> tuple[Any, str]:
     rel = raw.lstrip("/")
     check_relative(rel, "relative_path")
     path = safe_join(ref.path, rel, "relative_path")
@@ -67,7 +67,7 @@ def _indexed_file(lib: Library, ref: ProjectRef, raw: str) -> tuple[Any, str]:
 
 def _serve(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     relative_path: str,
     source: str | None,
@@ -91,7 +91,7 @@ def _serve(
 )
 def download(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     relative_path: str,
     source: str | None = None,
@@ -107,7 +107,7 @@ def download(
 )
 def stream(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     relative_path: str,
     source: str | None = None,
@@ -123,7 +123,7 @@ def stream(
 )
 def thumbnail(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     name: str,
     source: str | None = None,
@@ -153,7 +153,7 @@ def thumbnail(
 )
 def upload_thumbnail(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     data: dict[str, Any],
     source: str | None = None,

@@ -10,14 +10,12 @@ from daemon.catalog import Project, utcnow
 from daemon.conventions import EVENTS_JOURNAL, append_jsonl
 from daemon.errors import InvalidInput
 from daemon.indexfile import build_index, project_counts, project_row, read_index, write_index
-from daemon.library import Library
 from daemon.projects import ProjectRef, create_project, list_project_names
+from ingress.deps import Lib
 from ingress.urls import base_url, upload_url
 
 
-def project_summary(
-    request: Request[Any, Any, Any], lib: Library, ref: ProjectRef
-) -> dict[str, Any]:
+def project_summary(request: Request[Any, Any, Any], lib: Lib, ref: ProjectRef) -> dict[str, Any]:
     """The spec's fields for a project, plus counts from the catalog."""
     status = ref.source.status()
     counts = project_counts(ref)
@@ -43,7 +41,7 @@ def project_summary(
 
 @get("/api/projects", sync_to_thread=True)
 def list_projects(
-    request: Request[Any, Any, Any], lib: Library, source: str | None = None
+    request: Request[Any, Any, Any], lib: Lib, source: str | None = None
 ) -> list[dict[str, Any]]:
     """List projects of a source (default `primary`)."""
     src = lib.source(source)
@@ -55,7 +53,7 @@ def list_projects(
 @post("/api/projects", sync_to_thread=True)
 def create(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     data: dict[str, Any],
     source: str | None = None,
 ) -> Response[dict[str, Any]]:
@@ -86,7 +84,7 @@ def create(
 
 @get("/api/projects/{project:str}", sync_to_thread=True)
 def fetch(
-    request: Request[Any, Any, Any], lib: Library, project: str, source: str | None = None
+    request: Request[Any, Any, Any], lib: Lib, project: str, source: str | None = None
 ) -> dict[str, Any]:
     """A project with its index (files and counts)."""
     ref = lib.project(source, project)
@@ -102,7 +100,7 @@ def fetch(
 
 @post("/api/projects/{project:str}/sync-album", sync_to_thread=True)
 def sync_album(
-    lib: Library, project: str, data: dict[str, Any] | None = None, source: str | None = None
+    lib: Lib, project: str, data: dict[str, Any] | None = None, source: str | None = None
 ) -> dict[str, Any]:
     """Record an iOS Shortcut audit event in `_manifest/events.jsonl`."""
     ref = lib.project(source, project)

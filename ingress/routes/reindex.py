@@ -7,15 +7,15 @@ from typing import Any
 from litestar import post, route
 
 from daemon.indexfile import project_counts
-from daemon.library import Library
 from daemon.sources import Source
 from daemon.watch.execute import SourceResult
 from daemon.watch.reconcile import Scope, reconciler_for
+from ingress.deps import Lib
 
 TOTALS = ("indexed", "removed", "renamed", "relocated", "unchanged", "settling", "held")
 
 
-def _settle_wait(lib: Library) -> float:
+def _settle_wait(lib: Lib) -> float:
     """How long a request waits for dropped files to finish settling."""
     return min(30.0, 2 * lib.settings.settle_seconds + 1.0)
 
@@ -57,7 +57,7 @@ def _hint(body: dict[str, Any]) -> str:
     sync_to_thread=True,
     status_code=200,
 )
-def reindex_project(lib: Library, project: str, source: str | None = None) -> dict[str, Any]:
+def reindex_project(lib: Lib, project: str, source: str | None = None) -> dict[str, Any]:
     """Reconcile one project: index new files, prune missing ones, relocate strays."""
     ref = lib.project(source, project)
     scope = Scope(frozenset({ref.name}), root=False)
@@ -69,7 +69,7 @@ def reindex_project(lib: Library, project: str, source: str | None = None) -> di
 
 
 @route("/reindex", http_method=["GET", "POST"], sync_to_thread=True, status_code=200)
-def reindex_all(lib: Library) -> dict[str, Any]:
+def reindex_all(lib: Lib) -> dict[str, Any]:
     """Reconcile every enabled source and project in one sweep (loose root files included)."""
     reconciler = reconciler_for(lib)
     results = [
@@ -81,13 +81,13 @@ def reindex_all(lib: Library) -> dict[str, Any]:
     return body
 
 
-def _sweep_sources(lib: Library, source: str | None) -> list[Source]:
+def _sweep_sources(lib: Lib, source: str | None) -> list[Source]:
     return [lib.source(source)] if source else list(lib.registry().enabled)
 
 
 @post("/api/projects/auto-organize", sync_to_thread=True, status_code=200)
 def auto_organize(
-    lib: Library,
+    lib: Lib,
     source: str | None = None,
     dry_run: bool = False,
 ) -> dict[str, Any]:

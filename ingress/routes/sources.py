@@ -7,11 +7,11 @@ from typing import Any
 from litestar import Response, get, post
 
 from daemon.errors import CorruptFile, InvalidInput
-from daemon.library import Library
 from daemon.sources import register_source, toggle_source
+from ingress.deps import Lib
 
 
-def _with_watch(lib: Library, status: dict[str, Any]) -> dict[str, Any]:
+def _with_watch(lib: Lib, status: dict[str, Any]) -> dict[str, Any]:
     if lib.watch_status is not None:
         status["watch"] = lib.watch_status(status["name"])
     else:
@@ -20,7 +20,7 @@ def _with_watch(lib: Library, status: dict[str, Any]) -> dict[str, Any]:
 
 
 @get("/api/sources", sync_to_thread=True)
-def list_sources(lib: Library) -> dict[str, Any]:
+def list_sources(lib: Lib) -> dict[str, Any]:
     """Every source with its accessibility and watch mode."""
     registry = lib.registry()
     return {
@@ -30,7 +30,7 @@ def list_sources(lib: Library) -> dict[str, Any]:
 
 
 @post("/api/sources", sync_to_thread=True)
-def add_source(lib: Library, data: dict[str, Any]) -> Response[dict[str, Any]]:
+def add_source(lib: Lib, data: dict[str, Any]) -> Response[dict[str, Any]]:
     """Register another root: `{"name": "archive", "root": "/mnt/archive", "enabled": true}`."""
     registry = lib.registry()
     if registry.error:
@@ -47,7 +47,7 @@ def add_source(lib: Library, data: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 @post("/api/sources/{name:str}/toggle", sync_to_thread=True)
-def toggle(lib: Library, name: str, enabled: bool | None = None) -> dict[str, Any]:
+def toggle(lib: Lib, name: str, enabled: bool | None = None) -> dict[str, Any]:
     """Set `?enabled=true|false`, or flip when absent."""
     registry = lib.registry()
     if registry.error:

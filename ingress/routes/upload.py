@@ -11,9 +11,9 @@ from litestar import Request, Response, post, put
 from daemon.conventions import clean_upload_name
 from daemon.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from daemon.ingest import IngestResult, ingest_upload
-from daemon.library import Library
 from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
 from daemon.projects import ProjectRef
+from ingress.deps import Lib
 from ingress.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_from
 from ingress.receive import PipelinedWriter, limited
 from ingress.urls import base_url, media_url
@@ -36,7 +36,7 @@ def check_upload_name(raw: str | None) -> str:
 
 
 def result_body(
-    request: Request[Any, Any, Any], lib: Library, result: IngestResult, filename: str
+    request: Request[Any, Any, Any], lib: Lib, result: IngestResult, filename: str
 ) -> dict[str, Any]:
     base = base_url(request, lib.settings)
     ref = result.project
@@ -67,7 +67,7 @@ def result_body(
     }
 
 
-def _precheck(request: Request[Any, Any, Any], lib: Library) -> None:
+def _precheck(request: Request[Any, Any, Any], lib: Lib) -> None:
     length = request.headers.get("content-length")
     if length is not None:
         try:
@@ -81,7 +81,7 @@ def _precheck(request: Request[Any, Any, Any], lib: Library) -> None:
             )
 
 
-async def _store(lib: Library, ref: ProjectRef, writer: PipelinedWriter, name: str) -> IngestResult:
+async def _store(lib: Lib, ref: ProjectRef, writer: PipelinedWriter, name: str) -> IngestResult:
     try:
         digest = await writer.finish()
     except BaseException:
@@ -91,7 +91,7 @@ async def _store(lib: Library, ref: ProjectRef, writer: PipelinedWriter, name: s
 
 
 async def receive_multipart(
-    request: Request[Any, Any, Any], lib: Library, ref: ProjectRef
+    request: Request[Any, Any, Any], lib: Lib, ref: ProjectRef
 ) -> list[tuple[str, IngestResult]]:
     parser = MultipartParser(boundary_from(request.headers.get("content-type", "")))
     results: list[tuple[str, IngestResult]] = []
@@ -123,7 +123,7 @@ async def receive_multipart(
 @post("/api/projects/{project:str}/upload", request_max_body_size=None)
 async def upload(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     source: str | None = None,
 ) -> Response[Any]:
@@ -147,7 +147,7 @@ async def upload(
 @put("/api/projects/{project:str}/files/{filename:str}", request_max_body_size=None)
 async def upload_raw(
     request: Request[Any, Any, Any],
-    lib: Library,
+    lib: Lib,
     project: str,
     filename: str,
     source: str | None = None,
