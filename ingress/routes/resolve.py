@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from daemon import jobs
 from daemon.errors import InvalidInput
 from daemon.jobqueue import act, claim_next, get_job, list_jobs, open_job, parse_statuses
 from daemon.jobrequest import parse_open, parse_result
-from daemon.library import Library
+from ingress.deps import Lib
 
 
 def _agent(query: str | None, body: dict[str, Any] | None) -> str | None:
@@ -27,7 +26,7 @@ def _agent(query: str | None, body: dict[str, Any] | None) -> str | None:
 
 @post("/api/resolve/open", sync_to_thread=True)
 def open_resolve(
-    request: Request[Any, Any, Any], lib: NamedDependency[Library], data: JSONBody[dict[str, Any]]
+    request: Request[Any, Any, Any], lib: Lib, data: JSONBody[dict[str, Any]]
 ) -> Response[dict[str, Any]]:
     """Queue a job for the resolve-agent; 201, or 200 with the first job for a repeated key."""
     parsed = parse_open(data, request.headers.get("idempotency-key"))
@@ -37,7 +36,7 @@ def open_resolve(
 
 @post("/api/resolve/jobs/next", status_code=200, sync_to_thread=True)
 def next_jobs(
-    lib: NamedDependency[Library],
+    lib: Lib,
     limit: FromQuery[int] = 1,
     claimed_by: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
@@ -47,7 +46,7 @@ def next_jobs(
 
 @post("/api/resolve/jobs/{job_id:int}/heartbeat", status_code=200, sync_to_thread=True)
 def heartbeat(
-    lib: NamedDependency[Library],
+    lib: Lib,
     job_id: FromPath[int],
     claimed_by: FromQuery[str | None] = None,
     data: JSONBody[Any] = None,
@@ -58,7 +57,7 @@ def heartbeat(
 
 @post("/api/resolve/jobs/{job_id:int}/complete", status_code=200, sync_to_thread=True)
 def complete(
-    lib: NamedDependency[Library],
+    lib: Lib,
     job_id: FromPath[int],
     claimed_by: FromQuery[str | None] = None,
     data: JSONBody[Any] = None,
@@ -71,7 +70,7 @@ def complete(
 
 @post("/api/resolve/jobs/{job_id:int}/fail", status_code=200, sync_to_thread=True)
 def fail(
-    lib: NamedDependency[Library],
+    lib: Lib,
     job_id: FromPath[int],
     claimed_by: FromQuery[str | None] = None,
     error: FromQuery[str | None] = None,
@@ -88,7 +87,7 @@ def fail(
 
 @post("/api/resolve/jobs/{job_id:int}/release", status_code=200, sync_to_thread=True)
 def release(
-    lib: NamedDependency[Library],
+    lib: Lib,
     job_id: FromPath[int],
     claimed_by: FromQuery[str | None] = None,
     data: JSONBody[Any] = None,
@@ -98,14 +97,14 @@ def release(
 
 
 @post("/api/resolve/jobs/{job_id:int}/cancel", status_code=200, sync_to_thread=True)
-def cancel(lib: NamedDependency[Library], job_id: FromPath[int]) -> dict[str, Any]:
+def cancel(lib: Lib, job_id: FromPath[int]) -> dict[str, Any]:
     """Cancel a pending or claimed job; its agent's next heartbeat gets 409."""
     return act(lib, job_id, jobs.Cancel())
 
 
 @get("/api/resolve/jobs", sync_to_thread=True)
 def list_all(
-    lib: NamedDependency[Library],
+    lib: Lib,
     status: FromQuery[str | None] = None,
     limit: FromQuery[int] = 100,
     offset: FromQuery[int] = 0,
@@ -116,7 +115,7 @@ def list_all(
 
 
 @get("/api/resolve/jobs/{job_id:int}", sync_to_thread=True)
-def fetch(lib: NamedDependency[Library], job_id: FromPath[int]) -> dict[str, Any]:
+def fetch(lib: Lib, job_id: FromPath[int]) -> dict[str, Any]:
     """One job."""
     return get_job(lib, job_id)
 
