@@ -15,6 +15,15 @@ from PIL import Image
 from daemon.previews import Previews
 
 
+def _load(source: object) -> Image.Image:
+    """Open, decode and close (keeps format); no file handle left behind."""
+    with Image.open(source) as image:  # type: ignore[arg-type]
+        image.load()
+        copy = image.copy()
+        copy.format = image.format
+        return copy
+
+
 def _jpeg(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, "JPEG", quality=90)
@@ -48,7 +57,7 @@ def test_thumbnail_made_in_background_and_served_immutable(
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
     assert "immutable" in response.headers["cache-control"]
-    image = Image.open(io.BytesIO(response.content))
+    image = _load(io.BytesIO(response.content))
     assert image.format == "JPEG" and max(image.size) == 640
     r, g, b = image.convert("RGB").getpixel((320, 180))
     assert g > 150 and r < 60 and b < 80
@@ -112,7 +121,7 @@ def test_client_thumbnail_is_validated_and_kept(client: TestClient[Any], setting
     )
     assert response.status_code == 200, response.text
     kept = settings.projects_root / project / "ingest" / "thumbnails" / f"{stored['sha256']}.jpg"
-    image = Image.open(kept)
+    image = _load(kept)
     assert image.format == "JPEG" and max(image.size) <= 640
     bogus = "data:image/png;base64," + base64.b64encode(b"not an image at all").decode()
     refused = client.post(

@@ -1,0 +1,1 @@
+"""Reading media files: metadata (PyAV, Pillow, pillow-heif) and thumbnails."""
