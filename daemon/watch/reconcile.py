@@ -25,18 +25,25 @@ log = logging.getLogger("media_sync.watch")
 def load_rows(
     lib: Library, source: str, projects: Collection[str] | None
 ) -> dict[str, dict[str, Row]]:
-    """Catalog rows of a source's projects: one query per project into a dict (no per-file
-    queries; a row is the plain (size, mtime_ns, inode) it was catalogued with)."""
+    """Catalog rows of a source's projects, each the plain (size, mtime_ns, inode) it was
+    catalogued with: one sequential scan for a whole source, one indexed query per project for
+    a scoped pass (never a query per file)."""
     table = File._meta.table_name
-    if projects is None:
-        cursor = lib.catalog.db.execute_sql(
-            f'SELECT DISTINCT project FROM "{table}" WHERE source = ?', [source]
-        )
-        projects = [name for (name,) in cursor]
-    sql = f'SELECT rel_path, size, mtime_ns, inode FROM "{table}" WHERE source = ? AND project = ?'
+    columns = f'SELECT project, rel_path, size, mtime_ns, inode FROM "{table}"'
     rows: dict[str, dict[str, Row]] = {}
+    if projects is None:
+        cursor = lib.catalog.db.execute_sql(f"{columns} NOT INDEXED WHERE source = ?", [source])
+        for record in cursor.fetchall():
+            bucket = rows.get(record[0])
+            if bucket is None:
+                bucket = rows[record[0]] = {}
+            bucket[record[1]] = record[2:]
+        return rows
     for project in projects:
-        found = {r[0]: r[1:] for r in lib.catalog.db.execute_sql(sql, [source, project])}
+        cursor = lib.catalog.db.execute_sql(
+            f"{columns} WHERE source = ? AND project = ?", [source, project]
+        )
+        found = {record[1]: record[2:] for record in cursor.fetchall()}
         if found:
             rows[project] = found
     return rows

@@ -24,7 +24,7 @@ from daemon.watch.reconcile import Reconciler, Scope
 
 PROJECTS = 20
 PER_DIR = 500
-REPEAT = 3
+REPEAT = 5
 
 
 def make_tree(root: Path, start: int, count: int) -> list[tuple[str, str, os.stat_result]]:
