@@ -14,6 +14,8 @@ from pathlib import Path
 from daemon.catalog import Content, File
 from daemon.errors import CorruptFile, MediaSyncError, UnsupportedMediaType
 from daemon.library import Change, Library
+from daemon.media.metadata import extract_metadata
+from daemon.media.thumbnails import make_thumbnail
 from daemon.projects import ProjectRef
 
 log = logging.getLogger("media_sync.previews")
@@ -117,8 +119,6 @@ class Previews:
         content = Content.get_or_none(Content.blake3 == task.blake3)
         if content is None or content.meta_status != "pending":
             return
-        from daemon.media.metadata import extract_metadata
-
         try:
             info = extract_metadata(source).to_dict()
             fields = {k: v for k, v in info.items() if k in Content._meta.fields}
@@ -166,8 +166,6 @@ class Previews:
             source = self._find_source(ref, sha256)
             if source is None:
                 return None
-        from daemon.media.thumbnails import make_thumbnail
-
         try:
             make_thumbnail(source, target)
         except (CorruptFile, UnsupportedMediaType, OSError) as exc:

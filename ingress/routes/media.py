@@ -13,6 +13,7 @@ from daemon.catalog import File
 from daemon.conventions import atomic_write_bytes, check_relative, safe_join
 from daemon.errors import InvalidInput, MediaNotFound
 from daemon.listing import MediaQuery, list_media
+from daemon.media.thumbnails import validate_client_thumbnail
 from daemon.mediatypes import media_type
 from daemon.previews import Previews, thumbnail_path
 from daemon.projects import ProjectRef
@@ -159,8 +160,6 @@ def upload_thumbnail(
     source: str | None = None,
 ) -> Response[Any]:
     """Keep a client-made thumbnail (`data_url`) for an indexed `relative_path`."""
-    from daemon.media.thumbnails import validate_client_thumbnail
-
     ref = lib.project(source, project)
     rel, data_url = data.get("relative_path"), data.get("data_url")
     if not isinstance(rel, str) or not isinstance(data_url, str):
