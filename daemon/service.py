@@ -8,6 +8,7 @@ import threading
 from types import FrameType
 
 from daemon.library import Library
+from daemon.previews import Previews
 from daemon.settings import Settings
 from daemon.spool import remove_stale_temps
 from daemon.watch.service import WatchService
@@ -30,6 +31,8 @@ def run_forever(settings: Settings, stop: threading.Event | None = None) -> int:
     lib = Library.open(settings)
     try:
         remove_stale_temps(lib.registry().sources)
+        previews = Previews(lib, settings.thumbnail_workers)  # drops get previews here too
+        previews.start()
         service = WatchService(lib).start()
         log.info("media-sync daemon watching %s", settings.projects_root)
         try:
@@ -37,6 +40,7 @@ def run_forever(settings: Settings, stop: threading.Event | None = None) -> int:
                 pass
         finally:
             service.stop()
+            previews.stop()
     finally:
         lib.close()
         for signum, handler in previous.items():
