@@ -49,7 +49,7 @@ async def root() -> Response[bytes]:
     index = web_dir() / "index.html"
     content = index.read_bytes() if index.is_file() else b"<h1>media-sync</h1>"
     return Response(
-        content, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"}
+        content, media_type="text/html", headers={"Cache-Control": "no-cache"}
     )
 
 
