@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from litestar.testing import TestClient
 
 from daemon.settings import Settings
@@ -14,8 +13,6 @@ from ingress.services import default_services
 from tests.watch.helpers import wait_for, write
 
 ORIG = "ingest/originals"
-# Litestar 2.25 deprecates inferred dependencies app-wide (the lead's `lib` provider), not ours.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def test_project_reindex_summary(client: TestClient[object], roots: tuple[Path, Path]) -> None:
