@@ -38,7 +38,7 @@ def _old_jobs(path: Path) -> list[dict[str, object]]:
             return list(Job.select().dicts())
         finally:
             old.close()
-    except Exception:  # noqa: BLE001 - a broken old catalog must not stop the rebuild
+    except Exception:
         log.warning("old catalog unreadable; Resolve jobs not carried over")
         return []
 
@@ -62,10 +62,15 @@ def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> Rebu
             for name in list_project_names(source):
                 project = adopt_project(lib, ProjectRef(source, name))
                 report.projects.append(project)
-                progress(f"{source.name}/{name}: {project.indexed + project.unchanged} files "
-                         f"({project.reused_hashes} hashes reused from index.json)"
-                         + (f", index.json problem: {project.index_error}"
-                            if project.index_error else ""))
+                progress(
+                    f"{source.name}/{name}: {project.indexed + project.unchanged} files "
+                    f"({project.reused_hashes} hashes reused from index.json)"
+                    + (
+                        f", index.json problem: {project.index_error}"
+                        if project.index_error
+                        else ""
+                    )
+                )
         if jobs:
             with lib.catalog.write():
                 Job.insert_many(jobs).execute()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import socket
+from typing import Any
 from urllib.parse import quote
 
 from litestar import Request
