@@ -48,9 +48,7 @@ def web_dir() -> Path:
 async def root() -> Response[bytes]:
     index = web_dir() / "index.html"
     content = index.read_bytes() if index.is_file() else b"<h1>media-sync</h1>"
-    return Response(
-        content, media_type="text/html", headers={"Cache-Control": "no-cache"}
-    )
+    return Response(content, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
 def create_app(

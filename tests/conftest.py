@@ -39,9 +39,13 @@ def roots(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def settings(roots: tuple[Path, Path]) -> Settings:
     root, state = roots
-    return Settings.from_env({"MEDIA_SYNC_PROJECTS_ROOT": str(root),
-                              "MEDIA_SYNC_STATE_DIR": str(state),
-                              "MEDIA_SYNC_SETTLE_SECONDS": "0.2"})
+    return Settings.from_env(
+        {
+            "MEDIA_SYNC_PROJECTS_ROOT": str(root),
+            "MEDIA_SYNC_STATE_DIR": str(state),
+            "MEDIA_SYNC_SETTLE_SECONDS": "0.2",
+        }
+    )
 
 
 @pytest.fixture

@@ -55,22 +55,35 @@ class LiveServer:
         return self.process.returncode
 
 
-def start_server(root: Path, state: Path, *, args: list[str] | None = None,
-                 env: dict[str, str] | None = None, command: str = "serve") -> LiveServer:
+def start_server(
+    root: Path,
+    state: Path,
+    *,
+    args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    command: str = "serve",
+) -> LiveServer:
     """Start `python -m ingress.cli serve` and wait until /healthz answers."""
     port = free_port()
-    full_env = {**os.environ, "MEDIA_SYNC_PROJECTS_ROOT": str(root),
-                "MEDIA_SYNC_STATE_DIR": str(state), "MEDIA_SYNC_HOST": "127.0.0.1",
-                "MEDIA_SYNC_PORT": str(port), "MEDIA_SYNC_SETTLE_SECONDS": "0.3",
-                "MEDIA_SYNC_LOG_LEVEL": "INFO", **(env or {})}
+    full_env = {
+        **os.environ,
+        "MEDIA_SYNC_PROJECTS_ROOT": str(root),
+        "MEDIA_SYNC_STATE_DIR": str(state),
+        "MEDIA_SYNC_HOST": "127.0.0.1",
+        "MEDIA_SYNC_PORT": str(port),
+        "MEDIA_SYNC_SETTLE_SECONDS": "0.3",
+        "MEDIA_SYNC_LOG_LEVEL": "INFO",
+        **(env or {}),
+    }
     state.mkdir(parents=True, exist_ok=True)
     log_path = state / f"server-{port}.log"
     handle = open(log_path, "wb")  # noqa: SIM115 - owned by the process for its lifetime
     cmd = [sys.executable, "-m", "ingress.cli", command]
     if command == "serve":
         cmd += ["--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(cmd + (args or []), cwd=REPO, env=full_env, stdout=handle,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        cmd + (args or []), cwd=REPO, env=full_env, stdout=handle, stderr=subprocess.STDOUT
+    )
     handle.close()
     server = LiveServer(root, state, port, process, log_path, full_env)
     if command != "serve":
