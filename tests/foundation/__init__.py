@@ -1,0 +1,1 @@
+"""In-process tests for the foundation: settings, catalog, projects, upload, sources, rebuild."""

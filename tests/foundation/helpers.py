@@ -1,0 +1,58 @@
+"""Small helpers shared by the foundation tests: environments, tree snapshots, subprocesses."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from daemon.settings import Settings
+from tests.support.server import REPO
+
+
+def env_for(root: Path, state: Path, **extra: str) -> dict[str, str]:
+    """MEDIA_SYNC_* variables pointing at temp dirs (plus overrides)."""
+    env = {
+        "MEDIA_SYNC_PROJECTS_ROOT": str(root),
+        "MEDIA_SYNC_STATE_DIR": str(state),
+        "MEDIA_SYNC_SETTLE_SECONDS": "0.2",
+    }
+    env.update(extra)
+    return env
+
+
+def settings_for(root: Path, state: Path, **extra: str) -> Settings:
+    return Settings.from_env(env_for(root, state, **extra))
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with file bytes (None for directories)."""
+    out: dict[str, bytes | None] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            out[os.path.relpath(os.path.join(dirpath, name), root)] = None
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            out[os.path.relpath(path, root)] = Path(path).read_bytes()
+    return out
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m ingress.cli`` with only these MEDIA_SYNC_* variables set."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_SYNC_")}
+    return subprocess.run(
+        [sys.executable, "-m", "ingress.cli", *args],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
