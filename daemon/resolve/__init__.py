@@ -1,0 +1,1 @@
+"""The workstation side of the Resolve bridge: path mapping, the Resolve adapter and the agent."""
