@@ -91,8 +91,8 @@ def _targets(data: Mapping[str, Any]) -> tuple[str, str | None, str]:
         if new_name is None:
             raise InvalidInput("'new_project_name' is required when 'project' is '__new__'")
         return new_name, new_name, media_project or ""
-    if project == SELECT:
-        return "", new_name, media_project or ""
+    if project == SELECT:  # the open project; a new name would only mislead the agent
+        return "", None, media_project or ""
     return project, new_name, media_project or project
 
 

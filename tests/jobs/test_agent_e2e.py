@@ -27,6 +27,7 @@ pytest.importorskip("tests.resolve.fake_resolve")
 pytestmark = pytest.mark.e2e
 
 FAKE = "tests.resolve.fake_resolve:scriptapp"
+SLOW = "tests.resolve.fake_resolve:slow_scriptapp"
 STUCK = "tests.jobs.stuck_resolve:scriptapp"
 LEASE = 1.5
 
@@ -50,16 +51,24 @@ def server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
 
 
 def start_agent(
-    server: LiveServer, name: str, factory: str, *, once: bool, log: Path
+    server: LiveServer,
+    name: str,
+    factory: str,
+    *,
+    once: bool,
+    log: Path,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`media-sync resolve-agent` as a subprocess, with the test tree importable."""
     cmd = [sys.executable, "-m", "ingress.cli", "resolve-agent", "--server", server.url]
     cmd += ["--name", name, "--map", f"primary={server.root}", "--adapter-factory", factory]
     if once:
         cmd.append("--once")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     with open(log, "wb") as handle:
-        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            cmd, cwd=REPO, env=full_env, stdout=handle, stderr=subprocess.STDOUT
+        )
 
 
 def wait_for(
@@ -138,3 +147,28 @@ def test_a_killed_agents_job_is_finished_by_another_agent(
     assert done["claimed_by"] == "rescuer" and done["attempts"] == 2
     statuses = {r["path"]: r["status"] for r in done["result"]["results"]}
     assert statuses == {f"ingest/originals/{clip}": "imported" for clip in CLIPS}
+
+
+def test_cancel_while_claimed_makes_the_agent_drop_the_job(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    project = live_project(server)
+    with server.client() as http:
+        job_id = http.post("/api/resolve/open", json=open_body(project)).json()["id"]
+    log = tmp_path / "agent.log"
+    slow = {"FAKE_RESOLVE_SLOW_SECONDS": "3"}  # Resolve takes 3 s to answer
+    agent = start_agent(server, "edit-bay", SLOW, once=True, log=log, env=slow)
+    try:
+        wait_for(job_in(server, job_id, "claimed"), 30, "the claim")
+        with server.client() as http:
+            canceled = http.post(f"/api/resolve/jobs/{job_id}/cancel")
+        assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+        assert agent.wait(60) == 0, log.read_text(errors="replace")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait(5)
+    with server.client() as http:
+        job = http.get(f"/api/resolve/jobs/{job_id}").json()
+    assert job["status"] == "canceled" and job["result"] is None and job["error"] is None
+    assert "no longer ours" in log.read_text(errors="replace")

@@ -45,9 +45,11 @@ def test_new_and_select_name_the_media_project_separately(
     assert new.status_code == 201, new.text
     assert new.json()["resolve_project"] == new.json()["new_project_name"] == "Edit 2"
     assert new.json()["project"] == project
-    select = client.post("/api/resolve/open", json=open_body("__select__", media_project=project))
+    body = open_body("__select__", media_project=project, new_project_name="ignored")
+    select = client.post("/api/resolve/open", json=body)
     assert select.status_code == 201, select.text
     assert select.json()["resolve_project"] is None
+    assert select.json()["new_project_name"] is None
     assert select.json()["source_rel_paths"] == [f"{project}/ingest/originals/clip-a.mp4"]
 
 
