@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.catalog import Project
-from daemon.conventions import is_ignored_name
+from daemon.conventions import MANIFEST_DIR, is_ignored_name
 from daemon.errors import CorruptFile
 from daemon.hashing import Digest
 from daemon.indexfile import read_index, write_index
@@ -139,10 +139,7 @@ def adopt_project(lib: Library, ref: ProjectRef) -> AdoptReport:
             report.unchanged += 1
         else:
             report.indexed += 1
-    if error is None:
-        write_index(lib.settings, ref)
-    else:
-        log.warning(
-            "%s: %s (left as is; fix or delete it to let media-sync rewrite it)", ref.name, error
-        )
+    if error is not None:
+        log.warning("%s: %s (kept in %s/, rewritten from the files)", ref.name, error, MANIFEST_DIR)
+    write_index(lib.settings, ref)  # moves a corrupt index.json aside before rewriting it
     return report
