@@ -49,6 +49,10 @@ class JobGone(Exception):
     """409/404: the job is no longer this agent's (canceled, expired, taken by another)."""
 
 
+class ServerRejected(Exception):
+    """The server refused the request (4xx other than 404/409): retrying will not help."""
+
+
 class Released(Exception):
     """The agent is stopping before the job started: hand it back."""
 
@@ -77,6 +81,8 @@ class ServerClient:
             detail = exc.read().decode(errors="replace")[:300]
             if exc.code in (404, 409):
                 raise JobGone(f"HTTP {exc.code}: {detail}") from exc
+            if 400 <= exc.code < 500 and exc.code not in (408, 429):
+                raise ServerRejected(f"HTTP {exc.code} from {path}: {detail}") from exc
             raise ServerUnavailable(f"HTTP {exc.code} from {path}: {detail}") from exc
         except (urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
@@ -237,16 +243,18 @@ class Agent:
         self.states = StateLog()
 
     def run(self) -> int:
-        """Poll until ``stop`` is set (or one claim was answered with ``once``); returns 0."""
+        """Poll until ``stop`` is set; with ``once``, one claim (1 if the server is down)."""
         idle, down = Backoff(self.config.poll_seconds), Backoff(self.config.poll_seconds)
         log.info("resolve-agent %r polling %s", self.config.name, self.config.server)
         while not self.stop.is_set():
             try:
                 job = self.client.claim()
-            except (ServerUnavailable, JobGone) as exc:
+            except (ServerUnavailable, ServerRejected, JobGone) as exc:
                 self.states.enter(
                     "down", logging.WARNING, "server unavailable (%s); backing off", exc
                 )
+                if self.config.once:
+                    return 1
                 self.stop.wait(down.next())
                 continue
             down.reset()
@@ -349,6 +357,9 @@ class Agent:
                 send()
             except JobGone as exc:
                 log.warning("job %s: the server no longer gives it to us (%s)", job_id, exc)
+                return
+            except ServerRejected as exc:
+                log.error("job %s: the server refused the report (%s)", job_id, exc)
                 return
             except ServerUnavailable as exc:
                 attempts += 1

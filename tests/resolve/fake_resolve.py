@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
+
+ImportHook = Callable[[list[str]], None]
 
 
 class MediaPoolItem:
@@ -46,7 +49,8 @@ class Folder:
 
 
 class MediaPool:
-    def __init__(self) -> None:
+    def __init__(self, on_import: ImportHook | None = None) -> None:
+        self.on_import = on_import
         self.root = Folder("Master")
         self.current = self.root
         self.import_calls: list[list[str]] = []
@@ -72,15 +76,17 @@ class MediaPool:
 
     def ImportMedia(self, paths: list[str]) -> list[MediaPoolItem]:
         self.import_calls.append(list(paths))
+        if self.on_import is not None:  # test hook (not Resolve API): e.g. a slow import
+            self.on_import(list(paths))
         items = [MediaPoolItem(path) for path in paths if os.path.isfile(path)]
         self.current.clips.extend(items)
         return items
 
 
 class Project:
-    def __init__(self, name: str):
+    def __init__(self, name: str, on_import: ImportHook | None = None):
         self.name = name
-        self.media_pool = MediaPool()
+        self.media_pool = MediaPool(on_import)
 
     def GetName(self) -> str:
         return self.name
@@ -90,7 +96,8 @@ class Project:
 
 
 class ProjectManager:
-    def __init__(self) -> None:
+    def __init__(self, on_import: ImportHook | None = None) -> None:
+        self.on_import = on_import
         self.projects: dict[str, Project] = {"Untitled Project": Project("Untitled Project")}
         self.current: Project | None = self.projects["Untitled Project"]
         self.saves = 0
@@ -107,7 +114,7 @@ class ProjectManager:
     def CreateProject(self, name: str) -> Project | None:
         if not name or name in self.projects:
             return None
-        self.projects[name] = self.current = Project(name)
+        self.projects[name] = self.current = Project(name, self.on_import)
         return self.current
 
     def SaveProject(self) -> bool:
@@ -116,8 +123,8 @@ class ProjectManager:
 
 
 class Resolve:
-    def __init__(self) -> None:
-        self.project_manager = ProjectManager()
+    def __init__(self, on_import: ImportHook | None = None) -> None:
+        self.project_manager = ProjectManager(on_import)
 
     def GetProjectManager(self) -> ProjectManager:
         return self.project_manager
