@@ -12,9 +12,9 @@ _lock = threading.Lock()
 
 EXIF_IFD = 0x8769
 ORIENTATION = 274
+DATETIME = 306
 DATETIME_ORIGINAL = 36867
 OFFSET_TIME_ORIGINAL = 36881
-DATETIME = 306
 
 # EXIF orientation -> clockwise degrees needed to display the picture upright.
 ORIENTATION_DEGREES = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
@@ -35,3 +35,24 @@ def open_image(path: Path) -> Image.Image:
     """Open lazily (headers only until pixels are asked for)."""
     register_heif()
     return Image.open(path)
+
+
+def stored_orientation(image: Image.Image) -> int:
+    """The EXIF orientation the file carries (1..8).
+
+    libheif applies HEIF's own rotation while decoding, so pillow-heif reports EXIF orientation 1
+    and keeps the original in ``info["original_orientation"]``; that one is the file's truth.
+    """
+    original = image.info.get("original_orientation")
+    if isinstance(original, int) and original in ORIENTATION_DEGREES:
+        return original
+    value = image.getexif().get(ORIENTATION, 1)
+    return value if isinstance(value, int) and value in ORIENTATION_DEGREES else 1
+
+
+def stored_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as stored, before orientation (HEIF images arrive already rotated)."""
+    width, height = image.size
+    if "original_orientation" in image.info and stored_orientation(image) >= 5:
+        return height, width
+    return width, height

@@ -6,7 +6,12 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.video.stream import VideoStream
+from PIL import Image
 
 from daemon.errors import CorruptFile, UnsupportedMediaType
 from daemon.media.images import (
@@ -14,19 +19,30 @@ from daemon.media.images import (
     DATETIME_ORIGINAL,
     EXIF_IFD,
     OFFSET_TIME_ORIGINAL,
-    ORIENTATION,
     ORIENTATION_DEGREES,
     open_image,
+    stored_orientation,
+    stored_size,
 )
-from daemon.mediatypes import media_type
+from daemon.media.video import open_video, rotation_of, video_stream
+from daemon.mediatypes import Kind, media_type
+
+CapturedFrom = Literal["exif", "quicktime", "mtime"]
+
+# QuickTime keys holding the capture time, best first: Apple's carries the local offset.
+QUICKTIME_KEYS = ("com.apple.quicktime.creationdate", "creation_time")
 
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What we know about one media file. ``rotation`` is clockwise degrees to display upright;
-    ``captured_at`` is ISO-8601 (``Z`` for UTC, an offset when EXIF has one, else local time)."""
+    """What we know about one media file.
 
-    kind: str
+    ``width``/``height`` are as stored; ``rotation`` is the clockwise degrees (0/90/180/270) to
+    display it upright, so a portrait iPhone clip is 1920x1080 with rotation 90.
+    ``captured_at`` is ISO-8601 UTC (``2024-05-01T08:30:00Z``).
+    """
+
+    kind: Kind
     width: int | None = None
     height: int | None = None
     duration: float | None = None
@@ -35,113 +51,146 @@ class MediaInfo:
     audio_codec: str | None = None
     rotation: int = 0
     captured_at: str | None = None
-    captured_from: str = "mtime"
+    captured_from: CapturedFrom = "mtime"
+
+    @property
+    def display_size(self) -> tuple[int, int] | None:
+        """Width and height as shown, rotation applied."""
+        if self.width is None or self.height is None:
+            return None
+        if self.rotation in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def utc_iso(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``; a naive time is taken as this host's local time."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _mtime_iso(path: Path) -> str:
-    stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    return stamp.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_iso(datetime.fromtimestamp(path.stat().st_mtime, UTC))
 
 
-def _exif_time(raw: object, offset: object) -> str | None:
+def exif_time(raw: object, offset: object = None) -> str | None:
+    """EXIF ``YYYY:MM:DD HH:MM:SS`` (+ OffsetTime ``+02:00``) as UTC; None when unusable."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("ascii", "replace")
     if not isinstance(raw, str):
         return None
     try:
-        moment = datetime.strptime(raw.strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
+        moment = datetime.strptime(raw.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    text = moment.isoformat(timespec="seconds")
-    if isinstance(offset, str) and len(offset.strip("\x00 ")) == 6:
-        text += offset.strip("\x00 ")
-    return text
+    if isinstance(offset, str):
+        try:
+            moment = datetime.fromisoformat(moment.isoformat() + offset.strip("\x00 "))
+        except ValueError:
+            pass
+    return utc_iso(moment)
+
+
+def _image_capture(image: Image.Image) -> str | None:
+    exif = image.getexif()
+    if not exif:
+        return None
+    sub = exif.get_ifd(EXIF_IFD)
+    return exif_time(sub.get(DATETIME_ORIGINAL), sub.get(OFFSET_TIME_ORIGINAL)) or exif_time(
+        exif.get(DATETIME)
+    )
 
 
 def image_info(path: Path) -> MediaInfo:
+    """Headers only: Pillow (and pillow-heif) read size and EXIF without decoding pixels."""
     try:
         with open_image(path) as image:
-            width, height = image.size
-            exif = image.getexif()
-    except (OSError, ValueError, SyntaxError) as exc:
+            width, height = stored_size(image)
+            orientation = stored_orientation(image)
+            captured = _image_capture(image)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise CorruptFile(f"{path.name}: not a readable image ({exc})") from exc
-    sub = exif.get_ifd(EXIF_IFD) if exif else {}
-    captured = _exif_time(sub.get(DATETIME_ORIGINAL), sub.get(OFFSET_TIME_ORIGINAL)) or (
-        _exif_time(exif.get(DATETIME), None) if exif else None
-    )
-    orientation = exif.get(ORIENTATION, 1) if exif else 1
     return MediaInfo(
         kind="image",
         width=width,
         height=height,
-        rotation=ORIENTATION_DEGREES.get(int(orientation), 0),
+        rotation=ORIENTATION_DEGREES[orientation],
         captured_at=captured or _mtime_iso(path),
         captured_from="exif" if captured else "mtime",
     )
 
 
-def _quicktime_time(value: object) -> str | None:
-    if not isinstance(value, str) or not value:
+def quicktime_time(value: object) -> str | None:
+    """QuickTime/Matroska creation time as UTC; None when absent or QuickTime's zero (1904)."""
+    if not isinstance(value, str) or not value.strip():
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    if moment.year < 1971:  # QuickTime's zero epoch (1904) means "not set"
+    if moment.year < 1971:
         return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_iso(moment)
 
 
-def av_info(path: Path, kind: str) -> MediaInfo:
-    import av
+def _creation_time(container: InputContainer, video: VideoStream | None) -> str | None:
+    for metadata in (container.metadata, video.metadata if video is not None else {}):
+        for key in QUICKTIME_KEYS:
+            found = quicktime_time(metadata.get(key))
+            if found:
+                return found
+    return None
 
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise CorruptFile(f"{path.name}: not a readable {kind} file ({exc})") from exc
-    with container:
-        video = container.streams.video[0] if container.streams.video else None
+
+def _duration(container: InputContainer, stream: VideoStream | AudioStream | None) -> float | None:
+    if container.duration:
+        return round(container.duration / 1_000_000, 3)
+    if stream is not None and stream.duration and stream.time_base:
+        return round(float(stream.duration * stream.time_base), 3)
+    return None
+
+
+def _video_fields(container: InputContainer, video: VideoStream) -> dict[str, Any]:
+    rate = video.average_rate or video.guessed_rate
+    return {
+        "width": video.codec_context.width or None,
+        "height": video.codec_context.height or None,
+        "video_codec": video.codec_context.name,
+        "frame_rate": round(float(rate), 3) if rate else None,
+        "rotation": rotation_of(container, video),
+    }
+
+
+def av_info(path: Path, kind: Kind) -> MediaInfo:
+    """Container headers via PyAV; only the display matrix costs one decoded frame."""
+    with open_video(path, f"not a readable {kind} file") as container:
+        video = video_stream(container)
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
             raise CorruptFile(f"{path.name}: no audio or video stream")
-        duration = container.duration / 1_000_000 if container.duration else None
-        created = _quicktime_time(container.metadata.get("creation_time")) or (
-            _quicktime_time(video.metadata.get("creation_time")) if video else None
-        )
+        created = _creation_time(container, video)
         info: dict[str, Any] = {
             "kind": "video" if video is not None else "audio",
-            "duration": round(duration, 3) if duration else None,
+            "duration": _duration(container, video or audio),
             "audio_codec": audio.codec_context.name if audio is not None else None,
             "captured_at": created or _mtime_iso(path),
             "captured_from": "quicktime" if created else "mtime",
         }
         if video is not None:
-            rate = video.average_rate or video.guessed_rate
-            info.update(
-                width=video.codec_context.width or None,
-                height=video.codec_context.height or None,
-                video_codec=video.codec_context.name,
-                frame_rate=round(float(rate), 3) if rate else None,
-                rotation=_rotation(container, video),
-            )
+            info.update(_video_fields(container, video))
     return MediaInfo(**info)
 
 
-def _rotation(container: Any, video: Any) -> int:
-    """Clockwise display rotation from the first frame's display matrix (iPhone clips)."""
-    try:
-        for frame in container.decode(video):
-            return round(-float(frame.rotation)) % 360
-    except Exception:
-        return 0
-    return 0
-
-
 def extract_metadata(path: Path) -> MediaInfo:
-    """Metadata for any accepted media file; CorruptFile when it cannot be parsed."""
+    """Metadata for any accepted media file.
+
+    Raises UnsupportedMediaType for an extension media-sync does not take and CorruptFile for a
+    file that cannot be parsed (the caller records it; retrying will not help).
+    """
     known = media_type(path)
     if known is None:
         raise UnsupportedMediaType(f"{path.name}: not a media file media-sync reads")

@@ -1,103 +1,112 @@
-"""Thumbnails: 640 px JPEGs, orientation applied, with the fast paths each format allows."""
+"""Thumbnails: JPEGs with the longest side <= 640 px, orientation applied, made the fast way each
+format allows (JPEG draft decoding at 1/2..1/8 scale, a keyframe seek for video)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from av.video.frame import VideoFrame
 from PIL import Image, ImageOps
 
-from daemon.conventions import fsync_dir, temp_path_for
+from daemon.conventions import atomic_write_bytes
 from daemon.errors import CorruptFile, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from daemon.media.images import open_image
+from daemon.media.video import clockwise, frame_at, open_video, video_stream
 from daemon.mediatypes import media_type
 
 MAX_SIDE = 640
 QUALITY = 80
 VIDEO_POSITION = 0.10  # a frame ~10% in, past black leaders and fades
-MAX_DECODED_FRAMES = 90  # after the keyframe seek, decode at most this many to reach the target
+MAX_DECODED_FRAMES = 60  # after the keyframe seek, decode at most this many to reach the target
+CLIENT_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+CLIENT_MAX_PIXELS = 25_000_000
+BACKGROUND = (255, 255, 255)  # what transparent pixels become
+
+# Clockwise display rotation -> the transpose that shows the picture upright.
+_TURN = {
+    90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True)
 class ThumbnailInfo:
+    """A written thumbnail: where, and its pixel size."""
+
     path: Path
     width: int
     height: int
 
 
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB for JPEG: transparency over white, palettes and greyscale expanded."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, BACKGROUND)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
 def _fit(image: Image.Image, max_side: int) -> Image.Image:
+    """Shrink in place so the longest side is <= max_side (never enlarge)."""
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
-    return image.convert("RGB") if image.mode != "RGB" else image
+    return image
+
+
+def _shrunk(image: Image.Image, max_side: int) -> Image.Image:
+    """Decode at reduced scale where the codec can, shrink, then apply EXIF orientation."""
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)  # GIF/WebP/TIFF: the first frame
+    if image.format == "JPEG":
+        image.draft("RGB", (max_side, max_side))  # libjpeg's scaled IDCT: 1/2, 1/4, 1/8
+    _fit(image, max_side)  # loads the pixels
+    return to_rgb(ImageOps.exif_transpose(image))
 
 
 def image_thumbnail(source: Path, max_side: int = MAX_SIDE) -> Image.Image:
-    """Decode at reduced scale where the codec allows (JPEG draft), then apply EXIF orientation."""
+    """An upright RGB picture no larger than max_side from a still image file."""
     try:
         with open_image(source) as image:
-            if image.format == "JPEG":
-                image.draft("RGB", (max_side, max_side))
-            image.seek(0)
-            upright = ImageOps.exif_transpose(image)
-            result = _fit(upright if upright is not None else image, max_side)
-            result.load()
-            return result
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            return _shrunk(image, max_side)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptFile(f"{source.name}: cannot decode image ({exc})") from exc
 
 
 def video_thumbnail(source: Path, max_side: int = MAX_SIDE) -> Image.Image:
-    """A frame ~10% into the clip: seek to the keyframe before it, decode forward, rotate."""
-    import av
-
-    try:
-        container = av.open(str(source), metadata_errors="ignore")
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise CorruptFile(f"{source.name}: not a readable video ({exc})") from exc
-    with container:
-        if not container.streams.video:
+    """A frame ~10% into the clip, scaled (square pixels) and turned as the display matrix says."""
+    with open_video(source, "not a readable video") as container:
+        stream = video_stream(container)
+        if stream is None:
             raise UnsupportedMediaType(f"{source.name}: no video stream to preview")
-        stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        frame = _frame_near(container, stream)
+        frame = frame_at(container, stream, VIDEO_POSITION, MAX_DECODED_FRAMES)
         if frame is None:
             raise CorruptFile(f"{source.name}: no decodable video frame")
-        width, height = frame.width, frame.height
+        aspect = float(stream.sample_aspect_ratio or 1) or 1.0
+        width, height = frame.width * aspect, float(frame.height)
         scale = min(1.0, max_side / max(width, height))
-        image: Image.Image = frame.reformat(
-            width=max(1, round(width * scale)), height=max(1, round(height * scale)), format="rgb24"
-        ).to_image()
-        rotation = round(float(frame.rotation or 0))
-    if rotation % 360:
-        image = image.rotate(rotation, expand=True)  # counter-clockwise, as the matrix says
-    return image
+        size = max(1, round(width * scale)), max(1, round(height * scale))
+        image = _to_image(frame.reformat(width=size[0], height=size[1], format="rgb24"))
+        turn = _TURN.get(clockwise(frame))
+    return image.transpose(turn) if turn is not None else image
 
 
-def _frame_near(container: Any, stream: Any) -> Any:
-    import av
-
-    duration = container.duration / 1_000_000 if container.duration else 0.0
-    target = duration * VIDEO_POSITION
-    first = None
-    try:
-        if target > 0 and stream.time_base:
-            container.seek(
-                int(target / stream.time_base), stream=stream, backward=True, any_frame=False
-            )
-        for count, frame in enumerate(container.decode(stream)):
-            first = first or frame
-            if frame.time is None or frame.time >= target or count >= MAX_DECODED_FRAMES:
-                return frame
-    except (av.FFmpegError, ValueError):
-        pass
-    return first
+def _to_image(rgb: VideoFrame) -> Image.Image:
+    """An rgb24 frame as a Pillow image (rows may be padded: honour the line size)."""
+    plane = rgb.planes[0]
+    size = (rgb.width, rgb.height)
+    return Image.frombuffer("RGB", size, bytes(plane), "raw", "RGB", plane.line_size, 1)
 
 
 def render(source: Path, max_side: int = MAX_SIDE) -> Image.Image:
+    """The thumbnail picture for any accepted file (UnsupportedMediaType for audio)."""
     known = media_type(source)
     if known is None or known.kind == "audio":
         raise UnsupportedMediaType(f"{source.name}: no thumbnail for this kind of file")
@@ -106,46 +115,51 @@ def render(source: Path, max_side: int = MAX_SIDE) -> Image.Image:
     return image_thumbnail(source, max_side)
 
 
-def _write_jpeg(image: Image.Image, dest: Path, quality: int) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path_for(dest.parent, dest.name)
-    try:
-        with open(temp, "xb") as handle:
-            image.save(handle, "JPEG", quality=quality, optimize=False)
-        os.chmod(temp, 0o644)
-        os.replace(temp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    fsync_dir(dest.parent)
+def jpeg_bytes(image: Image.Image, quality: int = QUALITY) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
 
 
 def make_thumbnail(
-    src: Path, dest: Path, *, max_side: int = MAX_SIDE, quality: int = QUALITY
+    src: Path,
+    dest: Path,
+    *,
+    max_side: int = MAX_SIDE,
+    quality: int = QUALITY,
+    file_mode: int = 0o644,
 ) -> ThumbnailInfo:
-    """Write ``dest`` (JPEG, longest side <= max_side) atomically from ``src``."""
+    """Write ``dest`` (JPEG, longest side <= max_side, upright) atomically from ``src``.
+
+    Raises UnsupportedMediaType for audio and other files without a picture, CorruptFile for a
+    file that cannot be decoded; nothing is left at ``dest`` then.
+    """
     image = render(src, max_side)
-    _write_jpeg(image, dest, quality)
+    atomic_write_bytes(dest, jpeg_bytes(image, quality), file_mode)
     return ThumbnailInfo(dest, image.width, image.height)
 
 
+def _check_client_image(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as probe:
+        if probe.format not in CLIENT_FORMATS:
+            raise InvalidInput(f"thumbnail must be JPEG, PNG or WebP, not {probe.format}")
+        if probe.width * probe.height > CLIENT_MAX_PIXELS:
+            raise InvalidInput(f"thumbnail has more than {CLIENT_MAX_PIXELS} pixels")
+        probe.verify()
+
+
 def validate_client_thumbnail(data: bytes, max_bytes: int) -> bytes:
-    """Check client-made thumbnail bytes are a real JPEG/PNG/WebP; return a <=640 px JPEG."""
+    """Check a client-made thumbnail is a real JPEG/PNG/WebP no larger than ``max_bytes``, and
+    return it re-encoded as an upright JPEG no larger than 640 px.
+
+    Raises PayloadTooLarge when too big and InvalidInput when it is not a sound image.
+    """
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"thumbnail is larger than {max_bytes} bytes")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in {"JPEG", "PNG", "WEBP"}:
-                raise InvalidInput(f"thumbnail must be JPEG, PNG or WebP, not {probe.format}")
-            if probe.width * probe.height > 40_000_000:
-                raise InvalidInput("thumbnail has too many pixels")
-            probe.verify()
+        _check_client_image(data)
         with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            fitted = _fit(ImageOps.exif_transpose(image) or image, MAX_SIDE)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            picture = _shrunk(image, MAX_SIDE)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise InvalidInput(f"thumbnail is not a valid image ({exc})") from exc
-    out = io.BytesIO()
-    fitted.save(out, "JPEG", quality=QUALITY)
-    return out.getvalue()
+    return jpeg_bytes(picture)
