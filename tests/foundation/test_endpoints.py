@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from daemon.settings import Settings
-from ingress.app import create_app
-from tests.foundation.helpers import settings_for, tree
+from tests.foundation.helpers import tree
 
 Client = TestClient[Any]
 ORIGIN = "http://editor.example"
@@ -31,21 +29,6 @@ def registry_doc(settings: Settings) -> dict[str, Any]:
         (settings.projects_root / "_sources/sources.json").read_text()
     )
     return document
-
-
-@pytest.fixture
-def client_with(roots: tuple[Path, Path]) -> Iterator[Any]:
-    opened: list[Client] = []
-
-    def make(**env: str) -> Client:
-        test_client: Client = TestClient(create_app(settings_for(*roots, **env)))
-        test_client.__enter__()
-        opened.append(test_client)
-        return test_client
-
-    yield make
-    for test_client in opened:
-        test_client.__exit__(None, None, None)
 
 
 def test_sync_album_appends_one_json_line(client: Client, settings: Settings) -> None:

@@ -10,7 +10,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,23 +49,6 @@ def temps(root: Path) -> list[Path]:
 def journal(folder: Path) -> list[dict[str, Any]]:
     lines = (folder / "_manifest/files.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
-
-
-@pytest.fixture
-def client_with(roots: tuple[Path, Path]) -> Iterator[Any]:
-    """Build a client for extra MEDIA_SYNC_* settings: ``client_with(MEDIA_SYNC_X="..")``."""
-    opened: list[Client] = []
-
-    def make(**env: str) -> Client:
-        settings = settings_for(*roots, **env)
-        test_client: Client = TestClient(create_app(settings))
-        test_client.__enter__()
-        opened.append(test_client)
-        return test_client
-
-    yield make
-    for test_client in opened:
-        test_client.__exit__(None, None, None)
 
 
 def test_stored_then_duplicate(client: Client, settings: Settings) -> None:
