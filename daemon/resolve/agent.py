@@ -348,19 +348,23 @@ class Agent:
                 (lambda: self.client.complete(job_id, results)),
                 f"done: {_summary(results)}",
             )
-        self._send(job_id, send, done)
+        refused = self._send(job_id, send, done)
+        if refused is not None and outcome.results and not outcome.released:
+            error = f"the server refused the agent's results: {refused}"
+            self._send(job_id, lambda: self.client.fail(job_id, error), f"failed: {error}")
 
-    def _send(self, job_id: int, send: Callable[[], None], done: str) -> None:
+    def _send(self, job_id: int, send: Callable[[], None], done: str) -> str | None:
+        """Send one report; returns the server's reason when it refused it (4xx), else None."""
         backoff, attempts = Backoff(1.0, 10.0), 0
         while True:
             try:
                 send()
             except JobGone as exc:
                 log.warning("job %s: the server no longer gives it to us (%s)", job_id, exc)
-                return
+                return None
             except ServerRejected as exc:
                 log.error("job %s: the server refused the report (%s)", job_id, exc)
-                return
+                return str(exc)
             except ServerUnavailable as exc:
                 attempts += 1
                 if attempts == 1:
@@ -369,11 +373,11 @@ class Agent:
                     log.error(
                         "job %s: not reported; it returns to the queue after its lease", job_id
                     )
-                    return
+                    return None
                 threading.Event().wait(backoff.next() if not self.stop.is_set() else 0.5)
                 continue
             log.info("job %s %s", job_id, done)
-            return
+            return None
 
 
 def load_factory(spec: str) -> ScriptApp:

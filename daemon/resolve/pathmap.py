@@ -5,6 +5,10 @@ here. Roots keep their own flavour: drive-letter (``B:\\x`` or ``B:/x``) and UNC
 (``\\\\nas\\share\\x``) roots give backslashed Windows paths compared without case; POSIX
 roots (``/Volumes/x``) give slashed paths. Relative paths that are absolute, carry a drive,
 contain ``..`` or control characters are refused, so a mapped path never leaves its root.
+
+Case, decided: source names always compare without case (``--map PRIMARY=...`` serves the
+server's ``primary``; server source names are lowercase anyway). Paths compare without case
+under Windows roots only; POSIX paths compare exactly (a macOS volume may be case-sensitive).
 """
 
 from __future__ import annotations

@@ -130,6 +130,7 @@ class JobServer(ThreadingHTTPServer):
         self.book = book
         self.requests: list[tuple[str, str, int]] = []
         self.unavailable = False  # answer 503 to everything
+        self.refusals: dict[str, tuple[int, str]] = {}  # action -> (status, detail) to answer
 
     @property
     def url(self) -> str:
@@ -186,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             return {"jobs": self.server.book.claim(int(query.get("limit", 1)), query["claimed_by"])}
         if len(parts) != 5 or not parts[3].isdigit():
             raise Refused(404, "not found")
+        if parts[4] in self.server.refusals:
+            raise Refused(*self.server.refusals[parts[4]])
         agent = query.get("claimed_by") or body.get("claimed_by")
         if "error" in query:
             body = {**body, "error": query["error"]}

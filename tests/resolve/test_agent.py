@@ -90,6 +90,18 @@ def test_unmapped_source_fails_naming_the_mapped_ones(server: JobServer, source_
     assert "'archive' is not mapped" in job["error"] and "primary" in job["error"]
 
 
+def test_refused_results_fail_the_job_instead_of_looping(
+    server: JobServer, source_root: Path
+) -> None:
+    server.refusals["complete"] = (400, "result status must be one of imported, skipped")
+    job_id = server.add_job("P1-Foo", [f"{ORIG}/a.mp4"])
+    assert make_agent(server.url, source_root, Resolve(), once=True).run() == 0
+    job = server.job(job_id)
+    assert job["status"] == "failed"
+    assert "refused the agent's results" in job["error"] and "result status" in job["error"]
+    assert server.count(f"/jobs/{job_id}/complete", 400) == 1
+
+
 def test_reveal_job_opens_the_file_manager_at_the_file(
     server: JobServer, source_root: Path
 ) -> None:
