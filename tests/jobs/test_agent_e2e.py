@@ -7,7 +7,6 @@ its HTTP polling, heartbeats, leases and the server are all real processes.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -120,55 +119,3 @@ def test_a_job_opened_over_http_is_imported_by_the_agent(
     results = {r["path"]: r for r in job["result"]["results"]}
     assert results[f"ingest/originals/{CLIPS[2]}"]["status"] == "imported"
     assert results[f"ingest/originals/{CLIPS[0]}"]["status"] == "missing"
-
-
-def test_a_killed_agents_job_is_finished_by_another_agent(
-    server: LiveServer, tmp_path: Path
-) -> None:
-    project = live_project(server)
-    with server.client() as http:
-        job_id = http.post("/api/resolve/open", json=open_body(project, *CLIPS)).json()["id"]
-    stuck = start_agent(server, "doomed", STUCK, once=False, log=tmp_path / "doomed.log")
-    try:
-        claimed = wait_for(job_in(server, job_id, "claimed"), 30, "the first agent's claim")
-        assert claimed["claimed_by"] == "doomed"
-        time.sleep(LEASE * 1.5)  # heartbeats keep the claim while the agent lives
-        assert job_in(server, job_id, "claimed")() is not None
-        stuck.send_signal(signal.SIGKILL)
-        stuck.wait(10)
-    finally:
-        if stuck.poll() is None:
-            stuck.kill()
-            stuck.wait(5)
-    back = wait_for(job_in(server, job_id, "pending"), LEASE * 4, "the lease to expire")
-    assert back["attempts"] == 1 and back["claimed_by"] is None
-    run_once(server, "rescuer", tmp_path / "rescuer.log")
-    done = wait_for(job_in(server, job_id, "done"), 30, "the second agent to finish")
-    assert done["claimed_by"] == "rescuer" and done["attempts"] == 2
-    statuses = {r["path"]: r["status"] for r in done["result"]["results"]}
-    assert statuses == {f"ingest/originals/{clip}": "imported" for clip in CLIPS}
-
-
-def test_cancel_while_claimed_makes_the_agent_drop_the_job(
-    server: LiveServer, tmp_path: Path
-) -> None:
-    project = live_project(server)
-    with server.client() as http:
-        job_id = http.post("/api/resolve/open", json=open_body(project)).json()["id"]
-    log = tmp_path / "agent.log"
-    slow = {"FAKE_RESOLVE_SLOW_SECONDS": "3"}  # Resolve takes 3 s to answer
-    agent = start_agent(server, "edit-bay", SLOW, once=True, log=log, env=slow)
-    try:
-        wait_for(job_in(server, job_id, "claimed"), 30, "the claim")
-        with server.client() as http:
-            canceled = http.post(f"/api/resolve/jobs/{job_id}/cancel")
-        assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
-        assert agent.wait(60) == 0, log.read_text(errors="replace")
-    finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait(5)
-    with server.client() as http:
-        job = http.get(f"/api/resolve/jobs/{job_id}").json()
-    assert job["status"] == "canceled" and job["result"] is None and job["error"] is None
-    assert "no longer ours" in log.read_text(errors="replace")
