@@ -104,12 +104,20 @@ def make_jpeg(
     colors: tuple[RGB, RGB] = (LEFT, RIGHT),
     quality: int = 90,
     image: Image.Image | None = None,
+    mpo: bool = False,
 ) -> Path:
     """A JPEG of ``pattern`` (or ``image``) with real EXIF: ``orientation`` (1..8),
-    ``exif_datetime`` as DateTimeOriginal and ``offset`` as OffsetTimeOriginal."""
+    ``exif_datetime`` as DateTimeOriginal and ``offset`` as OffsetTimeOriginal. ``mpo`` writes
+    a multi-picture JPEG (a black quarter-size second picture, like a phone's depth map)."""
     picture = image if image is not None else pattern(size, variant, colors)
-    exif = exif_block(orientation, exif_datetime, offset)
-    picture.save(_ready(path), "JPEG", quality=quality, exif=exif.tobytes())
+    exif = exif_block(orientation, exif_datetime, offset).tobytes()
+    if mpo:
+        extra = Image.new("RGB", (max(1, picture.width // 4), max(1, picture.height // 4)))
+        picture.save(
+            _ready(path), "MPO", quality=quality, exif=exif, save_all=True, append_images=[extra]
+        )
+    else:
+        picture.save(_ready(path), "JPEG", quality=quality, exif=exif)
     return path
 
 
@@ -180,12 +188,14 @@ def make_video(
     variant: int = 0,
     picture: Image.Image | None = None,
     moving: bool = False,
+    grain: float = 0.0,
     preset: str = "ultrafast",
 ) -> Path:
     """An H.264 or HEVC clip; the container comes from the suffix (.mp4, .mov, .mkv).
 
     The first 5% of frames are black, the rest show ``pattern`` (or ``picture``; ``moving``
-    pans it 8 px a frame so inter frames carry real work), so a preview ~10% in is not black.
+    pans it 8 px a frame and ``grain`` blends in that much changing noise, so that inter
+    frames carry work and bitrate like a camera's), so a preview ~10% in is not black.
     ``rotation`` is the clockwise display rotation in the stream's display matrix (an iPhone
     portrait clip is 90, which ffprobe shows as -90); ``creation_time`` is QuickTime's
     (``2024-05-01T10:30:00Z``) and ``apple_creation_date`` the ``com.apple.quicktime.creationdate``
@@ -195,6 +205,7 @@ def make_video(
     still = picture if picture is not None else pattern(size, variant)
     black = Image.new("RGB", size, BLACK)
     frames = max(1, round(seconds * fps))
+    noise = _grain_frames(size, variant) if grain else []
     tags = {"creation_time": creation_time, "com.apple.quicktime.creationdate": apple_creation_date}
     options = {"movflags": "use_metadata_tags"} if apple_creation_date else {}
     with av.open(str(_ready(path)), "w", options=options) as out:
@@ -214,6 +225,8 @@ def make_video(
             image = black if index < max(1, frames // 20) else still
             if moving:
                 image = ImageChops.offset(image, index * 8, 0)
+            if noise:
+                image = Image.blend(image, noise[index % len(noise)], grain)
             frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
             frame.pts, frame.time_base = index, Fraction(1, fps)
             out.mux(stream.encode(frame))
@@ -221,6 +234,12 @@ def make_video(
         if sound is not None:
             _write_silence(out, sound, seconds)
     return path
+
+
+def _grain_frames(size: tuple[int, int], seed: int, count: int = 3) -> list[Image.Image]:
+    rng = random.Random(seed)
+    area = size[0] * size[1]
+    return [Image.frombytes("L", size, rng.randbytes(area)).convert("RGB") for _ in range(count)]
 
 
 def _audio_stream(out: OutputContainer) -> AudioStream:

@@ -20,7 +20,8 @@ MAX_SIDE = 640
 QUALITY = 80
 VIDEO_POSITION = 0.10  # a frame ~10% in, past black leaders and fades
 MAX_DECODED_FRAMES = 60  # after the keyframe seek, decode at most this many to reach the target
-CLIENT_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: a phone JPEG with extra pictures appended
+CLIENT_FORMATS = JPEG_FORMATS | {"PNG", "WEBP"}
 CLIENT_MAX_PIXELS = 25_000_000
 BACKGROUND = (255, 255, 255)  # what transparent pixels become
 
@@ -64,7 +65,7 @@ def _shrunk(image: Image.Image, max_side: int) -> Image.Image:
     """Decode at reduced scale where the codec can, shrink, then apply EXIF orientation."""
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # GIF/WebP/TIFF: the first frame
-    if image.format == "JPEG":
+    if image.format in JPEG_FORMATS:
         image.draft("RGB", (max_side, max_side))  # libjpeg's scaled IDCT: 1/2, 1/4, 1/8
     _fit(image, max_side)  # loads the pixels
     return to_rgb(ImageOps.exif_transpose(image))

@@ -36,6 +36,12 @@ def test_jpeg_orientation_is_applied(tmp_path: Path) -> None:
     assert image.size == (200, 400) and is_red(image, (100, 50))
 
 
+def test_multi_picture_jpeg_is_a_jpeg(tmp_path: Path) -> None:
+    mpo = make_jpeg(tmp_path / "c.jpg", (800, 400), mpo=True).read_bytes()
+    image = load_image(io.BytesIO(validate_client_thumbnail(mpo, LIMIT)))
+    assert image.format == "JPEG" and image.size == (640, 320)
+
+
 def test_too_many_bytes(tmp_path: Path) -> None:
     png = make_png(tmp_path / "c.png").read_bytes()
     with pytest.raises(PayloadTooLarge):

@@ -124,6 +124,30 @@ def test_audio_metadata(tmp_path: Path) -> None:
     assert info.duration == pytest.approx(1.5, abs=0.1)
 
 
+def test_mp4_with_only_sound_is_audio(tmp_path: Path) -> None:
+    info = extract_metadata(make_audio(tmp_path / "voice.mp4"))
+    assert (info.kind, info.audio_codec, info.video_codec, info.width) == (
+        "audio",
+        "aac",
+        None,
+        None,
+    )
+
+
+def test_multi_picture_jpeg(tmp_path: Path) -> None:
+    photo = make_jpeg(
+        tmp_path / "p.jpg",
+        (800, 400),
+        orientation=8,
+        mpo=True,
+        exif_datetime="2024:02:29 12:00:00",
+        offset="+00:00",
+    )
+    info = extract_metadata(photo)
+    assert (info.width, info.height, info.rotation) == (800, 400, 270)
+    assert info.captured_at == "2024-02-29T12:00:00Z"
+
+
 def test_to_dict_has_every_field_as_plain_values(tmp_path: Path) -> None:
     info = extract_metadata(make_video(tmp_path / "c.mp4", rotation=90))
     fields = info.to_dict()

@@ -60,6 +60,13 @@ def test_big_jpeg_gets_longest_side_exactly_640(tmp_path: Path) -> None:
     assert is_red(image, (240, 100)) and is_blue(image, (240, 540))
 
 
+def test_multi_picture_jpeg_uses_its_first_picture(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "p.jpg", (1600, 800), orientation=6, mpo=True)
+    image = load(make_thumbnail(photo, tmp_path / "t.jpg").path)
+    assert image.size == (320, 640)
+    assert is_red(image, (160, 100)) and is_blue(image, (160, 540))
+
+
 def test_textured_jpeg_at_odd_size(tmp_path: Path) -> None:
     photo = make_jpeg(tmp_path / "p.jpg", image=photo_like((3001, 1999), seed=3))
     assert load(make_thumbnail(photo, tmp_path / "t.jpg").path).size == (640, 426)
