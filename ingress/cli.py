@@ -11,6 +11,17 @@ from daemon.errors import MediaSyncError
 from daemon.settings import SETTINGS, Settings
 
 
+def _port_flag(value: str) -> int:
+    """``--port`` is checked like MEDIA_SYNC_PORT (argparse's int alone lets 70000 through)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} must be between 1 and 65535")
+    return port
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
 
@@ -87,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP ingress and the watcher in one process")
     serve.add_argument("--host", help="bind address (overrides MEDIA_SYNC_HOST)")
-    serve.add_argument("--port", type=int, help="port (overrides MEDIA_SYNC_PORT)")
+    serve.add_argument("--port", type=_port_flag, help="port (overrides MEDIA_SYNC_PORT)")
     serve.add_argument(
         "--no-watch",
         action="store_true",
