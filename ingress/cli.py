@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from daemon.errors import MediaSyncError
+from daemon.errors import MediaSyncError, SettingsError
 from daemon.settings import SETTINGS, Settings
 
 
@@ -26,6 +26,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
 
 
+def _preflight(settings: Settings) -> None:
+    """Fail in one line on roots that cannot be made or a catalog that cannot be opened
+    (inside uvicorn's lifespan the same errors become a page of traceback and exit 3)."""
+    from daemon.catalog import Catalog
+
+    for var, path in (
+        ("MEDIA_SYNC_PROJECTS_ROOT", settings.projects_root),
+        ("MEDIA_SYNC_STATE_DIR", settings.state_dir),
+    ):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"{var}={str(path)!r} cannot be created: {exc.strerror}") from None
+    Catalog.open(settings.catalog_path).close()
+
+
 def _logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -40,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ingress.services import default_services
 
     settings = _settings(args)
+    _preflight(settings)
     _logging(settings)
     app = create_app(settings, services=default_services(settings, watcher=not args.no_watch))
 
@@ -64,6 +81,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     from daemon.service import run_forever
 
     settings = _settings(args)
+    _preflight(settings)
     _logging(settings)
     return int(run_forever(settings))
 
