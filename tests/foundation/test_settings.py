@@ -168,3 +168,41 @@ def test_port_flag_overrides_environment(tmp_path: Path) -> None:
         # uvicorn re-raises the captured SIGTERM after its graceful shutdown
         assert process.wait(30) in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in (tmp_path / "serve.log").read_text()
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "-1"])
+def test_out_of_range_port_flag_is_refused(tmp_path: Path, port: str) -> None:
+    done = run_cli(
+        ["serve", "--no-watch", "--host", "127.0.0.1", f"--port={port}"],
+        env_for(tmp_path / "p", tmp_path / "s"),
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--port" in done.stderr
+    assert "Uvicorn running" not in done.stdout + done.stderr
+
+
+def test_unusable_state_dir_stops_serve_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = env_for(tmp_path / "p", blocker / "state")
+    done = run_cli(["serve", "--no-watch", "--host", "127.0.0.1", "--port", "1"], env, timeout=30)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "MEDIA_SYNC_STATE_DIR" in lines[0]
+
+
+def test_corrupt_catalog_stops_serve_with_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    state.mkdir()
+    (state / "catalog.sqlite3").write_bytes(b"this is not an sqlite database" * 100)
+    done = run_cli(
+        ["serve", "--no-watch", "--host", "127.0.0.1", "--port", "1"],
+        env_for(tmp_path / "p", state),
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "catalog" in lines[0]
