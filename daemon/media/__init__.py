@@ -1,1 +1,1 @@
-"""Reading media files: metadata (PyAV, Pillow, pillow-heif) and thumbnails."""
+"""Reading media files: ``metadata.extract_metadata`` and ``thumbnails.make_thumbnail`` (PyAV, Pillow, pillow-heif)."""

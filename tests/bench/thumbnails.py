@@ -7,7 +7,7 @@ resizing). vipsthumbnail gets the same number of processes, each given its share
 libvips may also use threads inside each process (VIPS_CONCURRENCY is left as the host has it).
 Rounds alternate between the two so that noise from a shared machine hits both alike.
 
-Run: .venv/bin/python tests/bench/thumbnails.py [--files 100] [--workers N] [--rounds 3]
+Run: .venv/bin/python tests/bench/thumbnails.py [--files 100] [--workers N] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--workers", type=int, default=Settings.from_env().thumbnail_workers)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="media-sync-bench-thumbs-") as tmp:
         root = Path(tmp)
