@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from daemon.conventions import ORIGINALS, is_temp_name, temp_owner_gone, temp_path_for
@@ -13,6 +14,7 @@ from daemon.hashing import Digest, StreamHasher
 from daemon.sources import Source
 
 log = logging.getLogger("media_sync.spool")
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 
 class TempWriter:
@@ -36,6 +38,21 @@ class TempWriter:
             count = os.write(self._fd, view)
             view = view[count:]
         self.size += len(data)
+
+    def write_many(self, pieces: Sequence[bytes | bytearray | memoryview]) -> None:
+        """Hash and write several pieces with one ``writev`` (falls back to ``write`` on a short one)."""
+        assert self._fd is not None, "write after finish/abort"
+        for piece in pieces:
+            self._hasher.update(piece)
+        total = sum(len(piece) for piece in pieces)
+        written = os.writev(self._fd, pieces[:_IOV_MAX]) if pieces else 0
+        self.size += total
+        if written == total:
+            return
+        view = memoryview(b"".join(pieces))[written:]
+        while view:
+            count = os.write(self._fd, view)
+            view = view[count:]
 
     def finish(self) -> Digest:
         assert self._fd is not None, "finish twice"

@@ -20,7 +20,7 @@ class PartStart:
 
 @dataclass(frozen=True)
 class PartData:
-    data: bytes
+    data: bytes | memoryview  # a view into the fed chunk when it could be passed on uncopied
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,10 @@ class MultipartParser:
         return self._state == "done"
 
     def feed(self, chunk: bytes) -> list[Event]:
-        self._buffer += chunk
         events: list[Event] = []
+        if self._state == "body" and self._body_passthrough(chunk, events):
+            return events
+        self._buffer += chunk
         while True:
             step = getattr(self, "_" + self._state)(events)
             if not step:
@@ -93,6 +95,24 @@ class MultipartParser:
     def close(self) -> None:
         if self._state != "done":
             raise InvalidInput("multipart body ended before its closing boundary")
+
+    def _body_passthrough(self, chunk: bytes, events: list[Event]) -> bool:
+        """The common case of a large upload: a chunk in the middle of a part, with no delimiter
+        in reach. Its bytes are handed on as a view (no copy into the buffer and out again)."""
+        delimiter = self._delimiter
+        keep = len(delimiter) - 1  # the longest delimiter prefix a chunk can end with
+        if len(self._buffer) > keep or len(chunk) <= keep:
+            return False
+        # A delimiter starting in the buffered tail ends within the chunk's first ``keep`` bytes.
+        if self._buffer and (bytes(self._buffer) + chunk[:keep]).find(delimiter) >= 0:
+            return False
+        if chunk.find(delimiter) >= 0:
+            return False
+        if self._buffer:
+            events.append(PartData(bytes(self._buffer)))
+        events.append(PartData(memoryview(chunk)[: len(chunk) - keep]))
+        self._buffer = bytearray(chunk[len(chunk) - keep :])
+        return True
 
     def _preamble(self, events: list[Event]) -> bool:
         index = self._buffer.find(self._delimiter)

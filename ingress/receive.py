@@ -24,19 +24,20 @@ class PipelinedWriter:
     def __init__(self, directory: Path, hint: str, executor: ThreadPoolExecutor) -> None:
         self.writer = TempWriter(directory, hint)
         self._executor = executor
-        self._buffer = bytearray()
+        self._pieces: list[bytes | memoryview] = []  # handed over as they are: no copying here
+        self._size = 0
         self._pending: list[Future[None]] = []
 
-    async def write(self, data: bytes) -> None:
-        self._buffer += data
-        if len(self._buffer) >= BATCH:
+    async def write(self, data: bytes | memoryview) -> None:
+        self._pieces.append(data)
+        self._size += len(data)
+        if self._size >= BATCH:
             await self._flush()
 
     async def _flush(self) -> None:
-        if self._buffer:
-            batch = bytes(self._buffer)
-            self._buffer.clear()
-            self._pending.append(self._executor.submit(self.writer.write, batch))
+        if self._pieces:
+            batch, self._pieces, self._size = self._pieces, [], 0
+            self._pending.append(self._executor.submit(self.writer.write_many, batch))
         while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0].done()):
             await asyncio.wrap_future(self._pending.pop(0))
 

@@ -126,3 +126,52 @@ def test_header_without_colon_is_invalid_input() -> None:
     body = b"--" + BOUNDARY + b"\r\nno colon here\r\n\r\ndata\r\n--" + BOUNDARY + b"--\r\n"
     with pytest.raises(InvalidInput):
         parse([body])
+
+
+def fixed_chunks(body: bytes, sizes: list[int]) -> list[bytes]:
+    chunks, at, i = [], 0, 0
+    while at < len(body):
+        size = sizes[i % len(sizes)]
+        chunks.append(body[at : at + size])
+        at, i = at + size, i + 1
+    return chunks
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(
+            names, names.map(lambda n: n + ".mov"), st.lists(datas, max_size=8).map(b"".join)
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    sizes=st.lists(st.integers(min_value=14, max_value=120), min_size=1, max_size=8),
+)
+def test_chunks_longer_than_the_delimiter_pass_through_intact(
+    parts: list[Part], sizes: list[int]
+) -> None:
+    """Chunks around the delimiter's length exercise the no-copy path and its fallbacks."""
+    body = encode(parts)
+    assert parse(fixed_chunks(body, sizes)) == parts
+
+
+def test_mid_part_chunks_are_views_not_copies() -> None:
+    parser = MultipartParser(BOUNDARY)
+    head = (
+        b"--"
+        + BOUNDARY
+        + b'\r\nContent-Disposition: form-data; name="file"; filename="a.mov"\r\n\r\n'
+    )
+    assert [type(e) for e in parser.feed(head)] == [PartStart]
+    chunk = bytes(range(256)) * 1024
+    events = parser.feed(chunk)
+    assert all(isinstance(e, PartData) for e in events)
+    views = [e.data for e in events if isinstance(e, PartData) and isinstance(e.data, memoryview)]
+    assert views and views[-1].obj is chunk  # the big piece is a window on the fed bytes
+    events += parser.feed(chunk)
+    events += parser.feed(b"\r\n--" + BOUNDARY + b"--\r\n")
+    parser.close()
+    assert collect([PartStart("file", "a.mov", None), *events]) == [
+        ("file", "a.mov", chunk + chunk)
+    ]
