@@ -122,6 +122,18 @@ def find_existing(source: Source, raw_name: str) -> ProjectRef | None:
     return None
 
 
+def _highest_number(source: Source) -> int:
+    """The highest ``n`` of any ``P{n}-`` entry in the root, stray files included, so a new
+    project's name is never already taken on disk."""
+    try:
+        names = os.listdir(source.root)
+    except OSError as exc:
+        raise Unavailable(
+            f"source {source.name!r} at {source.root} cannot be listed: {exc}"
+        ) from exc
+    return max((project_number(name) or 0 for name in names), default=0)
+
+
 def create_project(settings: Settings, source: Source, raw_name: str) -> tuple[ProjectRef, bool]:
     """Create ``P{n}-<label>`` (n one above the highest) or return the existing one.
 
@@ -138,8 +150,7 @@ def create_project(settings: Settings, source: Source, raw_name: str) -> tuple[P
         existing = find_existing(source, raw_name)
         if existing is not None:
             return existing, False
-        highest = max((project_number(n) or 0 for n in list_project_names(source)), default=0)
-        ref = ProjectRef(source, f"P{highest + 1}-{label}")
+        ref = ProjectRef(source, f"P{_highest_number(source) + 1}-{label}")
         os.mkdir(ref.path)
         ensure_layout(ref)
     return ref, True

@@ -154,3 +154,12 @@ def test_missing_project_is_404_and_creates_nothing(
     assert response.status_code == 404, response.text
     assert set(response.json()) >= {"detail", "error", "status_code"}
     assert tree(settings.projects_root) == before
+
+
+def test_a_stray_file_with_the_next_name_is_skipped(client: Client, settings: Settings) -> None:
+    (settings.projects_root / "P1-Trip").write_text("a file someone left, not a project")
+    response = client.post("/api/projects", json={"name": "Trip"})
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "P2-Trip"
+    assert (settings.projects_root / "P1-Trip").read_text().startswith("a file")
+    assert (settings.projects_root / "P2-Trip/ingest/originals").is_dir()
