@@ -185,3 +185,25 @@ def test_every_project_endpoint_takes_source(live_server: LiveServer, tmp_path: 
     assert sorted(p.name for p in (folder / "ingest/originals").iterdir()) == ["a.mov", "b.mov"]
     assert (folder / "_manifest/events.jsonl").is_file()
     assert not (live_server.root / "P1-Old-Trip").exists()
+
+
+def test_raw_put_disconnect_mid_body_leaves_nothing(live_server: LiveServer) -> None:
+    project = make_project(live_server)
+    originals = live_server.root / project / "ingest/originals"
+    head = (
+        f"PUT /api/projects/{project}/files/half.mov HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Length: {8_000_000}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
+        sock.sendall(head + os.urandom(4_000_000))
+        deadline = time.monotonic() + 5
+        while not temps(originals) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert temps(originals), "the upload never started writing"
+    deadline = time.monotonic() + 10
+    while temps(live_server.root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert temps(live_server.root) == []
+    assert list(originals.iterdir()) == []
+    with live_server.client() as http:
+        assert http.get(f"/api/projects/{project}").json()["counts"]["files"] == 0
