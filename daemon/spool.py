@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from daemon.conventions import ORIGINALS, is_temp_name, temp_owner_gone, temp_path_for
+from daemon.conventions import ORIGINALS, THUMBNAILS, is_temp_name, temp_owner_gone, temp_path_for
 from daemon.hashing import Digest, StreamHasher
 from daemon.sources import Source
 
@@ -74,19 +74,24 @@ class TempWriter:
             os.unlink(self.path)
 
 
+def _temp_dirs(source: Source) -> list[Path]:
+    """Where media-sync writes temp files in a root: uploads in `ingest/originals/`, atomic
+    writes of index.json (project folder), thumbnails, and the `_sources/` registry."""
+    try:
+        folders = [Path(e.path) for e in os.scandir(source.root) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    return [d for folder in folders for d in (folder, folder / ORIGINALS, folder / THUMBNAILS)]
+
+
 def remove_stale_temps(sources: tuple[Source, ...], stale_after: float = 24 * 3600) -> int:
-    """Delete temp files whose writer is gone (crash leftovers) from every project's originals."""
+    """Delete temp files whose writer is gone (crash leftovers) wherever media-sync writes them."""
     removed = 0
     now = time.time()
     for source in sources:
-        try:
-            projects = [e.path for e in os.scandir(source.root) if e.is_dir(follow_symlinks=False)]
-        except OSError:
-            continue
-        for project in projects:
-            originals = Path(project) / ORIGINALS
+        for directory in _temp_dirs(source):
             try:
-                entries = list(os.scandir(originals))
+                entries = list(os.scandir(directory))
             except OSError:
                 continue
             for entry in entries:

@@ -241,3 +241,43 @@ def test_crash_leftover_temps_removed_at_start(roots: tuple[Path, Path]) -> None
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_crash_leftovers_of_atomic_writes_are_removed_too(roots: tuple[Path, Path]) -> None:
+    """index.json, thumbnails and the source registry are written through temp files as well."""
+    root, state = roots
+    project = root / "P1-Crash"
+    places = [
+        project,
+        project / "ingest/thumbnails",
+        root / "_sources",
+        project / "ingest/originals",
+    ]
+    for place in places:
+        place.mkdir(parents=True, exist_ok=True)
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from daemon.conventions import temp_path_for
+        for place in sys.argv[1:]:
+            temp = temp_path_for(Path(place), "index.json")
+            temp.write_bytes(b"half a document")
+            print(temp)
+        """
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", script, *map(str, places)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    leftovers = [Path(line) for line in made.stdout.split()]
+    assert len(leftovers) == len(places) and all(p.exists() for p in leftovers)
+    keep = project / "notes.txt"
+    keep.write_text("not ours")
+    with TestClient(create_app(settings_for(root, state))) as client:
+        assert client.get("/healthz").status_code == 200
+    assert [p for p in leftovers if p.exists()] == []
+    assert keep.read_text() == "not ours"
