@@ -13,15 +13,7 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from daemon.previews import Previews
-
-
-def _load(source: object) -> Image.Image:
-    """Open, decode and close (keeps format); no file handle left behind."""
-    with Image.open(source) as image:  # type: ignore[arg-type]
-        image.load()
-        copy = image.copy()
-        copy.format = image.format
-        return copy
+from tests.factories import load_image
 
 
 def _jpeg(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
@@ -57,7 +49,7 @@ def test_thumbnail_made_in_background_and_served_immutable(
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
     assert "immutable" in response.headers["cache-control"]
-    image = _load(io.BytesIO(response.content))
+    image = load_image(io.BytesIO(response.content))
     assert image.format == "JPEG" and max(image.size) == 640
     r, g, b = image.convert("RGB").getpixel((320, 180))
     assert g > 150 and r < 60 and b < 80
@@ -121,7 +113,7 @@ def test_client_thumbnail_is_validated_and_kept(client: TestClient[Any], setting
     )
     assert response.status_code == 200, response.text
     kept = settings.projects_root / project / "ingest" / "thumbnails" / f"{stored['sha256']}.jpg"
-    image = _load(kept)
+    image = load_image(kept)
     assert image.format == "JPEG" and max(image.size) <= 640
     bogus = "data:image/png;base64," + base64.b64encode(b"not an image at all").decode()
     refused = client.post(
