@@ -27,7 +27,8 @@ def project_row(ref: ProjectRef) -> Project:
     return project
 
 
-def _project_facts(ref: ProjectRef) -> dict[str, Any]:
+def project_facts(ref: ProjectRef) -> dict[str, Any]:
+    """Notes, created_at and the counters a project's catalog row carries (defaults if none)."""
     row = Project.get_or_none((Project.source == ref.source.name) & (Project.name == ref.name))
     if row is None:
         return {
@@ -44,16 +45,7 @@ def _project_facts(ref: ProjectRef) -> dict[str, Any]:
     }
 
 
-def project_counts(ref: ProjectRef) -> dict[str, int]:
-    """The spec's counts for a project, by aggregate query (no file list)."""
-    facts = _project_facts(ref)
-    query = (
-        File.select(Content.kind, pw.fn.COUNT(File.id).alias("n"))
-        .join(Content)
-        .where((File.source == ref.source.name) & (File.project == ref.name))
-        .group_by(Content.kind)
-    )
-    kinds = {row["kind"]: row["n"] for row in query.dicts()}
+def _counts(kinds: dict[str, int], facts: dict[str, Any]) -> dict[str, int]:
     return {
         "videos": kinds.get("video", 0),
         "images": kinds.get("image", 0),
@@ -64,19 +56,37 @@ def project_counts(ref: ProjectRef) -> dict[str, int]:
     }
 
 
+def project_counts(ref: ProjectRef, facts: dict[str, Any] | None = None) -> dict[str, int]:
+    """The spec's counts for a project, by aggregate query (no file list)."""
+    query = (
+        File.select(Content.kind, pw.fn.COUNT(File.id).alias("n"))
+        .join(Content)
+        .where((File.source == ref.source.name) & (File.project == ref.name))
+        .group_by(Content.kind)
+    )
+    kinds = {row["kind"]: row["n"] for row in query.dicts()}
+    return _counts(kinds, facts if facts is not None else project_facts(ref))
+
+
 def build_index(ref: ProjectRef) -> dict[str, Any]:
     """The index.json document for a project, from the catalog."""
-    project = _project_facts(ref)
+    project = project_facts(ref)
     query = (
         File.select(
-            File.rel_path, File.size, File.uploaded_at, Content.sha256, Content.blake3, Content.kind
+            File.rel_path,
+            File.size,
+            File.mtime_ns,
+            File.uploaded_at,
+            Content.sha256,
+            Content.blake3,
+            Content.kind,
         )
         .join(Content)
         .where((File.source == ref.source.name) & (File.project == ref.name))
         .order_by(File.rel_path)
     )
     files = []
-    kinds = {"video": 0, "image": 0, "audio": 0}
+    kinds: dict[str, int] = {}
     for row in query.dicts():
         files.append(
             {
@@ -85,10 +95,10 @@ def build_index(ref: ProjectRef) -> dict[str, Any]:
                 "blake3": row["blake3"],
                 "size": row["size"],
                 "uploaded_at": row["uploaded_at"],
+                "mtime_ns": row["mtime_ns"],  # lets a rebuild reuse the hashes safely
             }
         )
-        if row["kind"] in kinds:
-            kinds[row["kind"]] += 1
+        kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
     return {
         "project": ref.name,
         "source": ref.source.name,
@@ -96,23 +106,34 @@ def build_index(ref: ProjectRef) -> dict[str, Any]:
         "created_at": project["created_at"],
         "updated_at": utcnow(),
         "files": files,
-        "counts": {
-            "videos": kinds["video"],
-            "images": kinds["image"],
-            "audio": kinds["audio"],
-            "files": len(files),
-            "duplicates_skipped": project["duplicates_skipped"],
-            "removed_missing_records": project["removed_missing_records"],
-        },
+        "counts": _counts(kinds, project),
     }
+
+
+# (size, mtime_ns, inode) of each index.json this process wrote last: an index still exactly
+# as we left it needs no re-parse for corruption before the next rewrite.
+_written: dict[Path, tuple[int, int, int]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def write_index(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
     """Rewrite index.json from the catalog under the project's lock (atomic replace)."""
     with file_lock(settings.locks_dir, ref.lock_key + "-index"):
-        preserve_if_corrupt(ref)
+        current = _identity(ref.index_path)
+        if current is not None and _written.get(ref.index_path) != current:
+            preserve_if_corrupt(ref)
         document = build_index(ref)
         atomic_write_json(ref.index_path, document)
+        identity = _identity(ref.index_path)
+        if identity is not None:
+            _written[ref.index_path] = identity
     return document
 
 

@@ -1,10 +1,7 @@
-"""Dependency providers: the process's Library, and a project resolved from path + ?source=."""
+"""Dependency providers: the process's Library, as an explicit named dependency."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
@@ -13,11 +10,6 @@ from daemon.library import Library
 
 def provide_library(state: State) -> Library:
     library: Library = state.library
-    return library
-
-
-def library_of(request: Request[Any, Any, Any]) -> Library:
-    library: Library = request.app.state.library
     return library
 
 

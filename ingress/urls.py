@@ -38,10 +38,6 @@ def source_query(source: str) -> str:
     return "" if source == PRIMARY else f"?source={quote(source)}"
 
 
-def project_path(ref: ProjectRef) -> str:
-    return quote(ref.name)
-
-
 def media_url(base: str, ref: ProjectRef, rel_path: str, download: bool = False) -> str:
     middle = "download/" if download else ""
     return (

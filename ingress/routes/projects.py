@@ -3,35 +3,47 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 
-from daemon.catalog import Project, utcnow
+from daemon.catalog import utcnow
 from daemon.conventions import EVENTS_JOURNAL, append_jsonl
 from daemon.errors import InvalidInput
-from daemon.indexfile import build_index, project_counts, project_row, read_index, write_index
+from daemon.indexfile import (
+    build_index,
+    project_counts,
+    project_facts,
+    project_row,
+    read_index,
+    write_index,
+)
 from daemon.projects import ProjectRef, create_project, list_project_names
 from ingress.deps import Lib
-from ingress.urls import base_url, upload_url
+from ingress.urls import base_url, source_query, upload_url
 
 
-def project_summary(request: Request[Any, Any, Any], lib: Lib, ref: ProjectRef) -> dict[str, Any]:
-    """The spec's fields for a project, plus counts from the catalog."""
-    status = ref.source.status()
-    counts = project_counts(ref)
-    facts = Project.get_or_none((Project.source == ref.source.name) & (Project.name == ref.name))
+def project_summary(
+    request: Request[Any, Any, Any], lib: Lib, ref: ProjectRef, accessible: bool | None = None
+) -> dict[str, Any]:
+    """The spec's fields for a project, plus counts from the catalog.
+
+    ``accessible`` lets a listing check its source root once instead of once per project.
+    """
+    if accessible is None:
+        accessible = bool(ref.source.status()["accessible"])
+    facts = project_facts(ref)
     base = base_url(request, lib.settings)
     return {
         "name": ref.name,
         "source": ref.source.name,
-        "source_accessible": status["accessible"],
+        "source_accessible": accessible,
         "index_exists": ref.index_path.is_file(),
         "upload_url": upload_url(base, ref),
-        "media_url": f"{base}/api/projects/{ref.name}/media"
-        + ("" if ref.source.name == "primary" else f"?source={ref.source.name}"),
-        "notes": facts.notes if facts else "",
-        "created_at": facts.created_at if facts else None,
-        "counts": counts,
+        "media_url": f"{base}/api/projects/{quote(ref.name)}/media{source_query(ref.source.name)}",
+        "notes": facts["notes"],
+        "created_at": facts["created_at"],
+        "counts": project_counts(ref, facts),
         "instructions": (
             f"POST files as multipart field 'file' to {upload_url(base, ref)}; "
             f"files land in {ref.name}/ingest/originals/ and duplicates are skipped."
@@ -45,8 +57,10 @@ def list_projects(
 ) -> list[dict[str, Any]]:
     """List projects of a source (default `primary`)."""
     src = lib.source(source)
+    accessible = bool(src.status()["accessible"])
     return [
-        project_summary(request, lib, ProjectRef(src, name)) for name in list_project_names(src)
+        project_summary(request, lib, ProjectRef(src, name), accessible)
+        for name in list_project_names(src)
     ]
 
 
