@@ -18,7 +18,7 @@ import pytest
 
 from tests.jobs.conftest import CLIPS, open_body
 from tests.jobs.test_live_queue import live_project
-from tests.support.server import REPO, LiveServer, start_server
+from tests.support.server import REPO, LiveServer, serving
 
 pytest.importorskip("daemon.resolve.agent")
 pytest.importorskip("tests.resolve.fake_resolve")
@@ -33,20 +33,9 @@ LEASE = 1.5
 
 @pytest.fixture
 def server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
-    root, state = roots
-    live = start_server(
-        root,
-        state,
-        args=["--no-watch"],
-        env={
-            "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": str(LEASE),
-            "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "3",
-        },
-    )
-    try:
+    env = {"MEDIA_SYNC_RESOLVE_LEASE_SECONDS": str(LEASE), "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "3"}
+    with serving(*roots, args=["--no-watch"], env=env) as live:
         yield live
-    finally:
-        live.stop()
 
 
 def start_agent(

@@ -17,7 +17,7 @@ import pytest
 from daemon.resolve.adapter import NOT_RUNNING
 from daemon.resolve.agent import Agent, AgentConfig
 from tests.resolve import fake_resolve
-from tests.support.server import REPO, LiveServer, start_server
+from tests.support.server import REPO, LiveServer, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -27,18 +27,9 @@ LEASE = 1.0
 
 @pytest.fixture
 def server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
-    live = start_server(
-        *roots,
-        args=["--no-watch"],
-        env={
-            "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": str(LEASE),
-            "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "3",
-        },
-    )
-    try:
+    env = {"MEDIA_SYNC_RESOLVE_LEASE_SECONDS": str(LEASE), "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "3"}
+    with serving(*roots, args=["--no-watch"], env=env) as live:
         yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture

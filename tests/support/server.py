@@ -8,8 +8,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -100,3 +103,13 @@ def start_server(
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"server did not become healthy:\n{server.log()}")
+
+
+@contextmanager
+def serving(root: Path, state: Path, **kwargs: Any) -> Iterator[LiveServer]:
+    """``start_server`` as a context manager: the server is stopped however the block ends."""
+    server = start_server(root, state, **kwargs)
+    try:
+        yield server
+    finally:
+        server.stop()
