@@ -13,12 +13,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import peewee as pw
 
 from daemon.errors import CatalogError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 database = pw.DatabaseProxy()
 
 
@@ -87,6 +88,7 @@ class File(BaseModel):
     content = pw.ForeignKeyField(Content, column_name="blake3", field="blake3", backref="files")
     uploaded_at = pw.CharField(default=utcnow)
     origin = pw.CharField(default="upload")  # upload | drop | adopted
+    tags = pw.TextField(default="[]")  # JSON list of manual tags (normalized, sorted)
 
     class Meta:
         indexes = (
@@ -135,7 +137,16 @@ def _migrate_1(db: pw.SqliteDatabase) -> None:
     db.create_tables(MODELS)
 
 
-MIGRATIONS: dict[int, Callable[[pw.SqliteDatabase], None]] = {1: _migrate_1}
+def _migrate_2(db: pw.SqliteDatabase) -> None:
+    """Manual tags on files (a catalog made by version 1 has no such column)."""
+    columns = {column.name for column in db.get_columns(File._meta.table_name)}
+    if "tags" not in columns:
+        db.execute_sql(
+            f"ALTER TABLE \"{File._meta.table_name}\" ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'"
+        )
+
+
+MIGRATIONS: dict[int, Callable[[pw.SqliteDatabase], None]] = {1: _migrate_1, 2: _migrate_2}
 
 
 class Catalog:
@@ -168,6 +179,16 @@ class Catalog:
         except (pw.DatabaseError, sqlite3.DatabaseError, OSError) as exc:
             raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
         return catalog
+
+    def read_connection(self) -> sqlite3.Connection:
+        """A connection of its own for one long read (a streamed listing), usable from any
+        thread; its reads see one snapshot (WAL) until it is closed."""
+        connection = sqlite3.connect(
+            f"file:{quote(str(self.path))}?mode=ro", uri=True, timeout=30, check_same_thread=False
+        )
+        connection.execute("PRAGMA busy_timeout = 30000")
+        connection.execute("BEGIN")
+        return connection
 
     def close(self) -> None:
         if not self.db.is_closed():

@@ -108,10 +108,21 @@ def project_number(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux, macOS and NTFS)
+MAX_PATH_BYTES = 4000  # a whole relative path, below Linux's PATH_MAX of 4096
+
+
+def shown(text: str, limit: int = 120) -> str:
+    """A caller's string for an error message, cut short so a hostile one cannot flood it."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def check_component(name: str, what: str = "name") -> str:
     """Refuse a single path component that is empty, '.', '..', has separators or controls."""
     if not name or name in {".", ".."}:
         raise InvalidName(f"{what} {name!r} is not allowed")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise InvalidName(f"{what} {shown(name)} is longer than {MAX_NAME_BYTES} bytes")
     if "/" in name or "\\" in name:
         raise InvalidName(f"{what} {name!r} must not contain path separators")
     if _CONTROL.search(name):
@@ -134,24 +145,35 @@ def clean_upload_name(raw: str) -> str:
 
 
 def check_relative(rel: str, what: str = "path") -> PurePosixPath:
-    """Validate a root-relative POSIX path: no absolute paths, drives, '..', or controls."""
+    """Validate a root-relative POSIX path: no absolute paths, drives, '..', controls, or names
+    longer than a filesystem allows."""
     if not rel or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
-        raise UnsafePath(f"{what} {rel!r} must be relative")
+        raise UnsafePath(f"{what} {shown(rel)} must be relative")
     if "\\" in rel or _CONTROL.search(rel):
-        raise UnsafePath(f"{what} {rel!r} contains a backslash or control character")
+        raise UnsafePath(f"{what} {shown(rel)} contains a backslash or control character")
     parts = PurePosixPath(rel).parts
     if any(part in {"..", "."} for part in rel.split("/")) or not parts:
-        raise UnsafePath(f"{what} {rel!r} must not contain '.' or '..' segments")
+        raise UnsafePath(f"{what} {shown(rel)} must not contain '.' or '..' segments")
+    if len(rel.encode()) > MAX_PATH_BYTES or any(
+        len(part.encode()) > MAX_NAME_BYTES for part in parts
+    ):
+        raise UnsafePath(
+            f"{what} {shown(rel)} is too long (at most {MAX_NAME_BYTES} bytes a name, "
+            f"{MAX_PATH_BYTES} in all)"
+        )
     return PurePosixPath(*parts)
 
 
 def safe_join(root: Path, rel: str, what: str = "path") -> Path:
     """Join a relative path onto ``root`` and prove the result (symlinks resolved) stays inside."""
     candidate = root.joinpath(*check_relative(rel, what).parts)
-    resolved_root = root.resolve()
-    resolved = candidate.resolve()
+    try:
+        resolved_root = root.resolve()
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name the filesystem refuses
+        raise UnsafePath(f"{what} {shown(rel)} cannot be resolved: {exc}") from exc
     if resolved != resolved_root and resolved_root not in resolved.parents:
-        raise UnsafePath(f"{what} {rel!r} points outside its root")
+        raise UnsafePath(f"{what} {shown(rel)} points outside its root")
     return candidate
 
 

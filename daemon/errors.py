@@ -7,6 +7,7 @@ MediaSyncError
 │   ├── InvalidName          a project/source/file name is unsafe or empty
 │   ├── UnsafePath           a path escapes its root or points at a reserved place
 │   ├── UnsupportedMediaType the extension is not one we ingest
+│   ├── EmptyUpload          a 0-byte upload (every later empty file would be its "duplicate")
 │   └── PayloadTooLarge      the body is larger than MEDIA_SYNC_MAX_UPLOAD_MB
 ├── NotFound                 something named does not exist
 │   ├── SourceNotFound
@@ -58,6 +59,10 @@ class UnsupportedMediaType(InvalidInput):
 
 
 class PayloadTooLarge(InvalidInput):
+    pass
+
+
+class EmptyUpload(InvalidInput):
     pass
 
 

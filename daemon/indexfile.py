@@ -16,6 +16,7 @@ from daemon.errors import CorruptFile
 from daemon.locks import file_lock
 from daemon.projects import ProjectRef
 from daemon.settings import Settings
+from daemon.tags import load_tags
 
 log = logging.getLogger("media_sync.index")
 
@@ -77,6 +78,7 @@ def build_index(ref: ProjectRef) -> dict[str, Any]:
             File.size,
             File.mtime_ns,
             File.uploaded_at,
+            File.tags,
             Content.sha256,
             Content.blake3,
             Content.kind,
@@ -96,6 +98,7 @@ def build_index(ref: ProjectRef) -> dict[str, Any]:
                 "size": row["size"],
                 "uploaded_at": row["uploaded_at"],
                 "mtime_ns": row["mtime_ns"],  # lets a rebuild reuse the hashes safely
+                "tags": load_tags(row["tags"]),
             }
         )
         kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1

@@ -13,12 +13,20 @@ from typing import Any
 import peewee as pw
 
 from daemon.catalog import Content, Event, File, Project, utcnow
-from daemon.conventions import FILES_JOURNAL, ORIGINALS, append_jsonl, place_no_overwrite
+from daemon.conventions import (
+    EVENTS_JOURNAL,
+    FILES_JOURNAL,
+    ORIGINALS,
+    append_jsonl,
+    place_no_overwrite,
+)
+from daemon.errors import EmptyUpload
 from daemon.hashing import Digest, hash_file
 from daemon.indexfile import project_row, write_index
 from daemon.library import Change, Library
 from daemon.mediatypes import media_type
 from daemon.projects import ProjectRef, ensure_layout
+from daemon.tags import dump_tags
 
 log = logging.getLogger("media_sync.ingest")
 
@@ -33,6 +41,7 @@ class IngestResult:
     digest: Digest
     duplicate_of: str | None = None
     also_in: list[dict[str, str]] = field(default_factory=list)
+    uploaded_at: str | None = None
 
 
 def journal(ref: ProjectRef, action: str, **fields: Any) -> None:
@@ -43,6 +52,19 @@ def journal(ref: ProjectRef, action: str, **fields: Any) -> None:
         append_jsonl(ref.path / FILES_JOURNAL, record)
     except OSError:
         log.exception("cannot append to %s", ref.path / FILES_JOURNAL)
+
+
+def record_project_event(ref: ProjectRef, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Append the original's ``{timestamp, event, payload}`` line to `_manifest/events.jsonl`.
+
+    Returns the line. Failing to write it is logged, never fatal: the file itself is committed.
+    """
+    line = {"timestamp": utcnow(), "event": event, "payload": payload}
+    try:
+        append_jsonl(ref.path / EVENTS_JOURNAL, line)
+    except OSError:
+        log.exception("cannot append to %s", ref.path / EVENTS_JOURNAL)
+    return line
 
 
 def _also_in(ref: ProjectRef, blake3: str) -> list[dict[str, str]]:
@@ -59,6 +81,7 @@ def _upsert(
     st: os.stat_result,
     origin: str,
     uploaded_at: str | None = None,
+    tags: list[str] | None = None,
 ) -> None:
     kind = media_type(rel_path)
     Content.insert(
@@ -78,6 +101,8 @@ def _upsert(
         "origin": origin,
         "uploaded_at": uploaded_at or utcnow(),
     }
+    if tags is not None:
+        values["tags"] = dump_tags(tags)
     File.insert(**values).on_conflict(
         conflict_target=[File.source, File.project, File.rel_path],
         update={
@@ -114,6 +139,10 @@ def ingest_upload(
     The dedupe decision, the placement and the catalog rows happen in one immediate
     transaction, so concurrent uploads of the same bytes (from any process) store one file.
     """
+    if digest.size == 0:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise EmptyUpload(f"{filename!r} is empty (0 bytes); nothing was stored")
     ensure_layout(ref)
     removed: list[str] = []
     try:
@@ -135,11 +164,13 @@ def ingest_upload(
                     Project.id == project.id
                 ).execute()
                 status, rel_path = "duplicate", existing
+                uploaded_at = _uploaded_at(ref, existing)
             else:
                 final = place_no_overwrite(temp, ref.originals, filename)
                 os.chmod(final, lib.settings.file_mode)
                 rel_path = final.relative_to(ref.path).as_posix()
-                _upsert(ref, rel_path, digest, final.stat(), "upload")
+                uploaded_at = utcnow()
+                _upsert(ref, rel_path, digest, final.stat(), "upload", uploaded_at)
                 status = "stored"
             change = Change(
                 status, ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size}
@@ -160,6 +191,17 @@ def ingest_upload(
         size=digest.size,
         original_name=filename,
     )
+    record_project_event(
+        ref,
+        "upload_ingested" if status == "stored" else "upload_duplicate_skipped",
+        {
+            "path": rel_path,
+            "filename": filename,
+            "sha256": digest.sha256,
+            "size": digest.size,
+            "source": ref.source.name,
+        },
+    )
     write_index(lib.settings, ref)
     lib.notify(change)
     return IngestResult(
@@ -169,7 +211,15 @@ def ingest_upload(
         digest,
         duplicate_of=rel_path if status == "duplicate" else None,
         also_in=also_in,
+        uploaded_at=uploaded_at,
     )
+
+
+def _uploaded_at(ref: ProjectRef, rel_path: str) -> str | None:
+    row = File.get_or_none(
+        (File.source == ref.source.name) & (File.project == ref.name) & (File.rel_path == rel_path)
+    )
+    return str(row.uploaded_at) if row is not None else None
 
 
 def ingest_in_place(
@@ -182,6 +232,7 @@ def ingest_in_place(
     origin: str = "drop",
     uploaded_at: str | None = None,
     update_index: bool = True,
+    tags: list[str] | None = None,
 ) -> IngestResult:
     """Record a file already sitting at ``rel_path`` in the project (a drop, or adoption).
 
@@ -211,7 +262,7 @@ def ingest_in_place(
     change = Change("indexed", ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size})
     with lib.catalog.write():
         project_row(ref)
-        _upsert(ref, rel_path, digest, st, origin, uploaded_at)
+        _upsert(ref, rel_path, digest, st, origin, uploaded_at, tags)
         Event.insert(**lib.event_row(change)).execute()
     journal(
         ref,
@@ -334,11 +385,13 @@ def record_moved(
 
 __all__ = [
     "ORIGINALS",
+    "EmptyUpload",
     "FileChangedWhileHashing",
     "IngestResult",
     "ingest_in_place",
     "ingest_upload",
     "journal",
     "record_moved",
+    "record_project_event",
     "record_removed",
 ]

@@ -89,6 +89,8 @@ def job_view(row: Job, settings: Settings) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "finished_at": row.finished_at,
+        "done_at": row.finished_at if row.status == jobs.DONE else None,
+        "failed_at": row.finished_at if row.status == jobs.FAILED else None,
         "error": row.error,
         "result": json.loads(row.result) if row.result else None,
         "idempotency_key": row.idempotency_key,

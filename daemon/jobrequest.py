@@ -123,7 +123,11 @@ def check_media(ref: ProjectRef, rel_paths: tuple[str, ...]) -> None:
             path = safe_join(ref.path, rel, "media path")
         except UnsafePath as exc:
             raise UnsafePath(f"{exc.detail} (project {ref.name!r})") from exc
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:
+            is_file = False
+        if not is_file:
             raise MediaNotFound(
                 f"media {rel!r} is not a file in project {ref.name!r} of source "
                 f"{ref.source.name!r}",

@@ -1,33 +1,86 @@
-"""Querying a project's indexed media for the explorer: filter, sort and keyset pagination."""
+"""Querying a project's indexed media for the explorer: filter, sort, keyset pages or every row."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import peewee as pw
 
-from daemon.catalog import Content, File
+from daemon.catalog import Catalog, Content, File
 from daemon.errors import InvalidInput
-from daemon.mediatypes import media_type
+from daemon.mediatypes import MEDIA_TYPES
 from daemon.projects import ProjectRef
+from daemon.tags import derived_tags, normalize_tags
 
 SORTS = {"captured", "name", "uploaded", "size"}
 KINDS = {"video", "image", "audio"}
 MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+BATCH = 2000
+_MAX_INT = 2**63 - 1
+
+# The columns every listing reads, in this order (the row tuples below follow it).
+_COLUMNS = (
+    File.id,
+    File.rel_path,
+    File.size,
+    File.uploaded_at,
+    File.tags,
+    Content.sha256,
+    Content.blake3,
+    Content.kind,
+    Content.width,
+    Content.height,
+    Content.duration,
+    Content.video_codec,
+    Content.frame_rate,
+    Content.audio_codec,
+    Content.rotation,
+    Content.captured_at,
+    Content.captured_from,
+    Content.meta_status,
+    Content.meta_error,
+)
+_META = (
+    "width",
+    "height",
+    "duration",
+    "video_codec",
+    "frame_rate",
+    "audio_codec",
+    "rotation",
+    "captured_at",
+    "captured_from",
+    "meta_status",
+    "meta_error",
+)
 
 
 @dataclass(frozen=True)
 class MediaQuery:
+    """What the explorer asks for; ``paged`` is False when neither limit, cursor nor offset
+    was given (the original's listing: every item)."""
+
     kind: str | None = None
     q: str | None = None
     sort: str = "captured"
     order: str = "desc"
-    limit: int = 100
+    limit: int | None = None
     cursor: str | None = None
     offset: int | None = None
+    tag: str | None = None
+
+    @property
+    def paged(self) -> bool:
+        return self.limit is not None or self.cursor is not None or self.offset is not None
+
+    @property
+    def page_size(self) -> int:
+        return DEFAULT_LIMIT if self.limit is None else self.limit
 
     def validate(self) -> MediaQuery:
         if self.kind is not None and self.kind not in KINDS:
@@ -36,10 +89,12 @@ class MediaQuery:
             raise InvalidInput(f"sort must be one of {', '.join(sorted(SORTS))}")
         if self.order not in {"asc", "desc"}:
             raise InvalidInput("order must be asc or desc")
-        if not 1 <= self.limit <= MAX_LIMIT:
+        if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
-        if self.offset is not None and self.offset < 0:
-            raise InvalidInput("offset must be >= 0")
+        if self.offset is not None and not 0 <= self.offset <= _MAX_INT:
+            raise InvalidInput("offset must be between 0 and 2^63-1")
+        if self.tag is not None and not normalize_tags([self.tag], "tag"):
+            raise InvalidInput("tag must not be empty")
         return self
 
 
@@ -60,17 +115,24 @@ def _encode(value: Any, row_id: int) -> str:
 def _decode(cursor: str) -> tuple[Any, int]:
     try:
         value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(value, str | int | float) or not 0 <= int(row_id) <= _MAX_INT:
+            raise ValueError("bad cursor values")
         return value, int(row_id)
     except (ValueError, TypeError) as exc:
         raise InvalidInput("cursor is not valid; pass back next_cursor as given") from exc
 
 
-def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
-    """One page of media rows (plain dicts) plus the total and the next cursor."""
-    query.validate()
-    key = _sort_key(query.sort)
+def _tag_filter(tag: str) -> Any:
+    """A manual tag (inside the JSON list), or a derived one: the kind or the file type."""
+    wanted = normalize_tags([tag], "tag")[0]
+    manual = pw.fn.instr(File.tags, json.dumps(wanted)) > 0
+    by_type = pw.fn.lower(File.rel_path).endswith("." + wanted)
+    return manual | (Content.kind == wanted) | by_type
+
+
+def _filtered(ref: ProjectRef, query: MediaQuery, *columns: Any) -> Any:
     base = (
-        File.select(File, Content, key.alias("sort_value"))
+        File.select(*columns)
         .join(Content)
         .where((File.source == ref.source.name) & (File.project == ref.name))
     )
@@ -78,9 +140,15 @@ def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
         base = base.where(Content.kind == query.kind)
     if query.q:
         base = base.where(pw.fn.instr(pw.fn.lower(File.rel_path), query.q.lower()) > 0)
-    total = base.count()
+    if query.tag:
+        base = base.where(_tag_filter(query.tag))
+    return base
+
+
+def _ordered(ref: ProjectRef, query: MediaQuery) -> Any:
+    key = _sort_key(query.sort)
+    page = _filtered(ref, query, *_COLUMNS, key.alias("sort_value"))
     descending = query.order == "desc"
-    page = base
     if query.cursor:
         value, row_id = _decode(query.cursor)
         if descending:
@@ -88,37 +156,69 @@ def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
         else:
             page = page.where((key > value) | ((key == value) & (File.id > row_id)))
     order = (key.desc(), File.id.desc()) if descending else (key.asc(), File.id.asc())
-    page = page.order_by(*order).limit(query.limit + 1)
+    return page.order_by(*order)
+
+
+def count_media(ref: ProjectRef, query: MediaQuery) -> int:
+    return int(_filtered(ref, query.validate(), File.id).count())
+
+
+def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
+    """One page of media items plus the total and the next cursor."""
+    query.validate()
+    size = query.page_size
+    page = _ordered(ref, query).limit(size + 1)
     if query.offset and not query.cursor:
         page = page.offset(query.offset)
-    rows = list(page.objects())
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    items = [_item(row) for row in rows]
-    next_cursor = _encode(rows[-1].sort_value, rows[-1].id) if more and rows else None
-    return {"items": items, "total": total, "next_cursor": next_cursor}
-
-
-def _item(row: Any) -> dict[str, Any]:
-    known = media_type(row.rel_path)
+    rows = list(page.tuples())
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _encode(rows[-1][-1], rows[-1][0]) if more and rows else None
     return {
-        "relative_path": row.rel_path,
-        "name": row.rel_path.rsplit("/", 1)[-1],
-        "sha256": row.sha256,
-        "blake3": row.blake3,
-        "size": row.size,
-        "uploaded_at": row.uploaded_at,
-        "kind": row.kind or (known.kind if known else None),
-        "mime": known.mime if known else "application/octet-stream",
-        "width": row.width,
-        "height": row.height,
-        "duration": row.duration,
-        "video_codec": row.video_codec,
-        "frame_rate": row.frame_rate,
-        "audio_codec": row.audio_codec,
-        "rotation": row.rotation,
-        "captured_at": row.captured_at,
-        "captured_from": row.captured_from,
-        "meta_status": row.meta_status,
-        "meta_error": row.meta_error,
+        "media": [media_item(row) for row in rows],
+        "total": count_media(ref, query),
+        "next_cursor": next_cursor,
     }
+
+
+def iter_media(
+    catalog: Catalog, ref: ProjectRef, query: MediaQuery
+) -> Iterator[list[dict[str, Any]]]:
+    """Every matching item in batches, read through a connection of its own (one consistent
+    snapshot, memory bounded by the batch size whatever the count). Close the iterator to
+    release the connection early."""
+    sql, params = _ordered(ref, query.validate()).sql()
+    connection = catalog.read_connection()
+    try:
+        cursor = connection.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(BATCH)
+            if not rows:
+                return
+            yield [media_item(row) for row in rows]
+    finally:
+        connection.close()
+
+
+def media_item(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A listing item from a row of ``_COLUMNS``: the index entry's fields, then the rest."""
+    rel_path = row[1]
+    name = rel_path.rpartition("/")[2]
+    dot = name.rfind(".")
+    ext = name[dot:].lower() if dot > 0 else ""
+    known = MEDIA_TYPES.get(ext)
+    kind = row[7] or (known.kind if known else None)
+    item: dict[str, Any] = {
+        "relative_path": rel_path,
+        "sha256": row[5],
+        "blake3": row[6],
+        "size": row[2],
+        "uploaded_at": row[3],
+        "tags": json.loads(row[4]) if row[4] and row[4] != "[]" else [],
+        "derived_tags": derived_tags(kind, rel_path),
+        "name": name,
+        "kind": kind,
+        "mime": known.mime if known else "application/octet-stream",
+    }
+    item.update(zip(_META, row[8:19], strict=True))
+    return item

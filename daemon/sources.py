@@ -99,10 +99,8 @@ def load_registry(settings: Settings) -> Registry:
         entries = _read_entries(settings)
     except CorruptFile as exc:
         return Registry((Source(PRIMARY, settings.projects_root),), error=exc.detail)
-    primary_enabled = next(
-        (bool(e.get("enabled", True)) for e in entries if e["name"] == PRIMARY), True
-    )
-    sources = [Source(PRIMARY, settings.projects_root, primary_enabled)]
+    # `primary` is always enabled (a registry written by an older version may say otherwise).
+    sources = [Source(PRIMARY, settings.projects_root, True)]
     for entry in entries:
         if entry["name"] == PRIMARY or not isinstance(entry.get("root"), str):
             continue
@@ -140,7 +138,12 @@ def register_source(settings: Settings, name: str, root: str, enabled: bool = Tr
 
 
 def toggle_source(settings: Settings, name: str, enabled: bool | None) -> Source:
-    """Enable/disable a source; ``enabled=None`` flips it."""
+    """Enable/disable a source; ``enabled=None`` flips it. `primary` cannot be disabled."""
+    if name == PRIMARY and enabled is not True:
+        raise InvalidInput(
+            "the primary source cannot be disabled: it is MEDIA_SYNC_PROJECTS_ROOT, where "
+            "projects are created"
+        )
     with file_lock(settings.locks_dir, "sources-registry"):
         entries = _read_entries(settings)
         current = load_registry(settings).get(name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.adopt import IndexHint, adopt_counts, index_hints
-from daemon.catalog import File
+from daemon.catalog import File, utcnow
 from daemon.errors import CorruptFile
 from daemon.hashing import Digest, hash_file
 from daemon.indexfile import project_row, read_index, write_index
@@ -44,6 +44,26 @@ class SourceResult:
     projects: set[str] = field(default_factory=set)
     moves: list[dict[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
+    per_project: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def project(self, name: str) -> dict[str, Any]:
+        """The original's per-project summary (counts and the new index entries), made on use."""
+        found = self.per_project.get(name)
+        if found is None:
+            found = self.per_project[name] = {"name": name, "files": []}
+            found.update(dict.fromkeys(PROJECT_TOTALS, 0))
+        return found
+
+    def count(self, project: str, key: str, n: int = 1) -> None:
+        setattr(self, key, getattr(self, key) + n)
+        if project != ROOT:
+            self.project(project)[key] += n
+
+    @property
+    def new_files(self) -> list[dict[str, Any]]:
+        return [
+            entry for name in sorted(self.per_project) for entry in self.per_project[name]["files"]
+        ]
 
     def merge(self, other: SourceResult) -> None:
         """Add a later pass over the same source (used while waiting for files to settle)."""
@@ -55,11 +75,22 @@ class SourceResult:
         self.projects |= other.projects
         self.moves += other.moves
         self.errors += other.errors
+        for name, theirs in other.per_project.items():
+            mine = self.project(name)
+            for key in ("indexed", "removed", "renamed", "relocated"):
+                mine[key] += theirs[key]
+            mine["skipped_unsupported"] = max(
+                mine["skipped_unsupported"], theirs["skipped_unsupported"]
+            )
+            mine["files"] += theirs["files"]
 
     def as_dict(self) -> dict[str, Any]:
-        body = {k: v for k, v in vars(self).items() if k != "projects"}
-        body["projects"] = sorted(self.projects)
+        body = {k: v for k, v in vars(self).items() if k not in ("projects", "per_project")}
+        body["projects"] = [self.per_project[name] for name in sorted(self.per_project)]
         return body
+
+
+PROJECT_TOTALS = ("indexed", "removed", "relocated", "renamed", "skipped_unsupported")
 
 
 @dataclass
@@ -100,8 +131,7 @@ def _adopt(run: _Run, project: str) -> None:
     ref = run.ref(project)
     hints, document, error = index_hints(ref)
     if error is not None:
-        run.error(project, "index.json", error)
-        run.touched.add(project)
+        run.touched.add(project)  # the index write reports the corrupt file, once
     adopt_counts(run.lib, ref, document)
     if hints:
         run.hints[project] = hints
@@ -140,9 +170,10 @@ def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
         run.lib, run.ref(orphan[0]), orphan[1], ref, rel, reason="moved", update_index=False
     ):
         run.touched.update({orphan[0], project})
-        run.result.renamed += 1
+        run.result.count(project, "renamed")
         return
     origin = "adopted" if project in run.hints else "drop"
+    uploaded_at = _hinted(run, project, rel, digest) or utcnow()
     result = ingest_in_place(
         run.lib,
         ref,
@@ -150,11 +181,20 @@ def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
         digest=digest,
         st=after,
         origin=origin,
-        uploaded_at=_hinted(run, project, rel, digest),
+        uploaded_at=uploaded_at,
         update_index=False,
     )
     if result.status != "unchanged":
-        run.result.indexed += 1
+        run.result.count(project, "indexed")
+        run.result.project(project)["files"].append(
+            {
+                "relative_path": rel,
+                "sha256": digest.sha256,
+                "blake3": digest.blake3,
+                "size": digest.size,
+                "uploaded_at": uploaded_at,
+            }
+        )
         run.touched.add(project)
 
 
@@ -181,7 +221,7 @@ def relocate_file(run: _Run, move: Move) -> None:
     entry = {"from": _label(move.src_project, move.src_rel), "to": f"{dst.name}/{new_rel}"}
     journal(dst, "relocated", **entry, reason="media outside ingest/originals")
     run.result.moves.append(entry)
-    run.result.relocated += 1
+    run.result.count(dst.name, "relocated")
     run.touched.add(dst.name)
     st = final.stat()
     ingest_file(run, dst.name, new_rel, Stat(st.st_size, st.st_mtime_ns, st.st_ino))
@@ -201,7 +241,7 @@ def _remove(run: _Run, removes: tuple[Key, ...]) -> None:
             count = record_removed(
                 run.lib, run.ref(project), still, reason="missing on disk", update_index=False
             )
-            run.result.removed += count
+            run.result.count(project, "removed", count)
             run.touched.add(project)
 
 
@@ -240,6 +280,11 @@ def execute(
         result.status, result.offline_reason = "offline", plan.offline
         return result
     run = _Run(lib, source, tracker, result)
+    for project in plan.listed:
+        if project != ROOT:
+            result.project(project)["skipped_unsupported"] = plan.unsupported_by_project.get(
+                project, 0
+            )
     for project in sorted(adopt):
         _adopt(run, project)
     for move in plan.relocations:
@@ -254,7 +299,7 @@ def execute(
             reason="renamed on disk",
             update_index=False,
         ):
-            result.renamed += 1
+            result.count(move.dst_project, "renamed")
             run.touched.update({move.src_project, move.dst_project})
     for project, rel, stat in plan.ingest:
         if cancel is not None and cancel.is_set():

@@ -87,6 +87,8 @@ class Plan:
     skipped_unsupported: int = 0
     missing_index: tuple[str, ...] = ()
     seen: Mapping[Key, Seen] = field(default_factory=dict)
+    listed: tuple[str, ...] = ()  # the project folders this pass looked at
+    unsupported_by_project: Mapping[str, int] = field(default_factory=dict)
 
 
 def offline_reason(
@@ -145,6 +147,8 @@ def plan_source(
     new_files: dict[tuple[int, int, int], Key] = {}
     unchanged = unsupported = 0
     missing_index = []
+    listed: list[str] = []
+    unsupported_by_project: dict[str, int] = {}
 
     def observe(key: Key, stat: Stat) -> bool:
         ok, obs = settled(seen.get(key), stat, now, window)
@@ -157,6 +161,10 @@ def plan_source(
         scanned = listing.projects[project]
         project_rows = rows.get(project, {})
         unsupported += scanned.unsupported
+        if scanned.unsupported:
+            unsupported_by_project[project] = scanned.unsupported
+        if scanned.exists:
+            listed.append(project)
         if scanned.exists and not scanned.has_index and not scanned.unlisted:
             missing_index.append(project)
         # Set operations in C: only new or changed files reach the Python loop.
@@ -189,6 +197,8 @@ def plan_source(
         skipped_unsupported=unsupported,
         missing_index=tuple(missing_index),
         seen={k: v for k, v in new_seen.items() if k not in renamed},
+        listed=tuple(listed),
+        unsupported_by_project=unsupported_by_project,
     )
 
 

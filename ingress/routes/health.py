@@ -8,14 +8,14 @@ from litestar import get
 
 from daemon import __version__
 from ingress.deps import Lib
-from ingress.routes.sources import _with_watch
+from ingress.routes.sources import source_item
 from ingress.urls import lan_address
 
 
 @get("/health", sync_to_thread=True)
 def health(lib: Lib) -> dict[str, Any]:
     registry = lib.registry()
-    sources = [_with_watch(lib, s.status()) for s in registry.sources]
+    sources = [source_item(lib, s) for s in registry.sources]
     catalog = lib.catalog.status()
     ok = (
         catalog["ok"]
@@ -23,6 +23,7 @@ def health(lib: Lib) -> dict[str, Any]:
         and all(s["accessible"] for s in sources if s["enabled"])
     )
     return {
+        "ok": True,  # the contract's "the service answers"; `status` tells whether all is well
         "status": "ok" if ok else "degraded",
         "service": "media-sync",
         "version": __version__,
@@ -34,6 +35,11 @@ def health(lib: Lib) -> dict[str, Any]:
         "registry_error": registry.error,
         "daemon": lib.daemon_status() if lib.daemon_status else {"running": False},
         "max_upload_mb": lib.settings.max_upload_mb,
+        "instructions": (
+            "Service is up; open /public/index.html, or GET /api/projects to pick a project."
+            if ok
+            else "Service is up but degraded: see 'sources', 'catalog' and 'registry_error'."
+        ),
     }
 
 

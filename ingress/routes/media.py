@@ -7,19 +7,22 @@ import binascii
 import re
 from typing import Any
 
-from litestar import HttpMethod, Request, Response, get, post, route
+from litestar import HttpMethod, MediaType, Request, Response, get, post, route
+from litestar.response import Stream
 
 from daemon.catalog import File
 from daemon.conventions import atomic_write_bytes, check_relative, safe_join
 from daemon.errors import InvalidInput, MediaNotFound
-from daemon.listing import MediaQuery, list_media
+from daemon.indexfile import project_counts
+from daemon.listing import MediaQuery, count_media, iter_media, list_media
 from daemon.media.thumbnails import validate_client_thumbnail
 from daemon.mediatypes import media_type
 from daemon.previews import Previews, thumbnail_path
 from daemon.projects import ProjectRef
 from ingress.deps import Lib
 from ingress.filestream import FileStream, file_response
-from ingress.urls import base_url, media_url, thumb_url
+from ingress.jsonstream import json_array_body
+from ingress.urls import base_url, item_urls, thumb_url
 
 _SHA256 = re.compile(r"^([0-9a-f]{64})\.jpg$")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -34,23 +37,35 @@ def media_list(
     source: str | None = None,
     kind: str | None = None,
     q: str | None = None,
+    tag: str | None = None,
     sort: str = "captured",
     order: str = "desc",
-    limit: int = 100,
+    limit: int | None = None,
     cursor: str | None = None,
     offset: int | None = None,
-) -> dict[str, Any]:
-    """Indexed media with metadata and URLs; paginate with `cursor` (or `offset`)."""
+) -> Response[Any]:
+    """Indexed media with metadata and URLs: every item (the original's answer), or a page
+    when `limit`, `cursor` or `offset` is given (pass back `next_cursor`)."""
     ref = lib.project(source, project)
-    page = list_media(ref, MediaQuery(kind, q or None, sort, order, limit, cursor, offset))
-    base = base_url(request, lib.settings)
-    for item in page["items"]:
-        item["stream_url"] = media_url(base, ref, item["relative_path"])
-        item["download_url"] = media_url(base, ref, item["relative_path"], download=True)
-        item["thumb_url"] = (
-            thumb_url(base, ref, item["sha256"]) if item["kind"] in {"image", "video"} else None
-        )
-    return {"project": ref.name, "source": ref.source.name, **page}
+    query = MediaQuery(kind, q or None, sort, order, limit, cursor, offset, tag or None)
+    add_urls = item_urls(base_url(request, lib.settings), ref)
+    head: dict[str, Any] = {
+        "project": ref.name,
+        "source": ref.source.name,
+        "counts": project_counts(ref),
+        "instructions": (
+            "Play an item from its stream_url (Range supported), save it from download_url; "
+            "send a selection to Resolve with POST /api/resolve/open."
+        ),
+    }
+    if query.paged:
+        page = list_media(ref, query)
+        for item in page["media"]:
+            add_urls(item)
+        return Response({**head, **page})
+    head.update(total=count_media(ref, query), next_cursor=None)
+    batches = iter_media(lib.catalog, ref, query)
+    return Stream(json_array_body(head, "media", batches, add_urls), media_type=MediaType.JSON)
 
 
 def _indexed_file(lib: Lib, ref: ProjectRef, raw: str) -> tuple[Any, str]:

@@ -93,41 +93,48 @@ def create(
         body["instructions"] = (
             f"{ref.name} already exists; nothing was created. " + body["instructions"]
         )
-    return Response(body, status_code=201 if created else 200)
+    # The original answers 201 for both: the project named is there (no second folder is made).
+    return Response(body, status_code=201)
 
 
 @get("/api/projects/{project:str}", sync_to_thread=True)
 def fetch(
     request: Request[Any, Any, Any], lib: Lib, project: str, source: str | None = None
 ) -> dict[str, Any]:
-    """A project with its index (files and counts)."""
+    """The project's index.json document (files, counts) with the listing's fields beside it."""
     ref = lib.project(source, project)
-    body = project_summary(request, lib, ref)
-    body["index"] = build_index(ref)
+    summary = project_summary(request, lib, ref)
     try:
         read_index(ref.index_path)
-        body["index_error"] = None
+        index_error = None
     except Exception as exc:
-        body["index_error"] = str(exc)
+        index_error = str(exc)
+    body = {**build_index(ref), **summary, "index_error": index_error}
+    body["project"] = ref.name
+    count = body["counts"]["files"]
+    body["instructions"] = (
+        f"{ref.name} holds {count} indexed file(s); stream them from each entry's "
+        f"relative_path under /media/{ref.name}/, or upload more to its upload_url."
+    )
     return body
 
 
-@post("/api/projects/{project:str}/sync-album", sync_to_thread=True)
+@post("/api/projects/{project:str}/sync-album", sync_to_thread=True, status_code=200)
 def sync_album(
     lib: Lib, project: str, data: dict[str, Any] | None = None, source: str | None = None
 ) -> dict[str, Any]:
-    """Record an iOS Shortcut audit event in `_manifest/events.jsonl`."""
+    """Record an iOS Shortcut audit event in `_manifest/events.jsonl` (`{timestamp, event,
+    payload}` lines, as the original wrote them)."""
     ref = lib.project(source, project)
-    payload = data or {}
-    event = {
-        "at": utcnow(),
-        "event": "sync-album",
-        "project": ref.name,
-        "source": ref.source.name,
-        "album_name": str(payload.get("album_name", "")),
-        "device": str(payload.get("device", "")),
-        "note": str(payload.get("note", "")),
+    body = data or {}
+    payload: dict[str, Any] = {
+        key: str(body[key]) for key in ("album_name", "device", "note") if body.get(key) is not None
     }
+    payload.update(
+        {k: v for k, v in body.items() if k not in payload and isinstance(v, str | int | float)}
+    )
+    payload.update(project=ref.name, source=ref.source.name)
+    event = {"timestamp": utcnow(), "event": "sync-album", "payload": payload}
     append_jsonl(ref.path / EVENTS_JOURNAL, event)
     return {
         "status": "recorded",

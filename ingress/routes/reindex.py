@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import post, route
 
+from daemon.conventions import LOOSE_PROJECT
 from daemon.indexfile import project_counts
 from daemon.sources import Source
 from daemon.watch.execute import SourceResult
@@ -20,22 +21,38 @@ def _settle_wait(lib: Lib) -> float:
     return min(30.0, 2 * lib.settings.settle_seconds + 1.0)
 
 
-def summarize(results: list[SourceResult]) -> dict[str, Any]:
-    """The spec's summary over one or more sources (offline ones listed, never pruned)."""
+def summarize(results: list[SourceResult], sources: list[Source] | None = None) -> dict[str, Any]:
+    """The original's summary over one or more sources (offline ones listed, never pruned),
+    with our finer counts beside it."""
     body: dict[str, Any] = {key: sum(getattr(r, key) for r in results) for key in TOTALS}
     body["skipped_unsupported"] = sum(r.skipped_unsupported for r in results)
     offline = [
         {"source": r.source, "reason": r.offline_reason} for r in results if r.status != "ok"
     ]
     errors = [{"source": r.source, **e} for r in results for e in r.errors]
+    roots = {s.name: s for s in sources or []}
     body.update(
         status="ok" if not offline and not errors else "degraded",
-        sources=[r.as_dict() for r in results],
+        sources=[_source_entry(r, roots.get(r.source)) for r in results],
         offline_sources=offline,
         moves=[{"source": r.source, **m} for r in results for m in r.moves],
         errors=errors,
+        files=[entry for r in results for entry in r.new_files],
+        indexed_projects=sum(len(r.per_project) for r in results),
+        indexed_files=body["indexed"],
+        removed_missing=body["removed"],
     )
     return body
+
+
+def _source_entry(result: SourceResult, source: Source | None) -> dict[str, Any]:
+    entry = result.as_dict()
+    if source is not None:
+        entry["root"] = str(source.root)
+    entry["accessible"] = result.status == "ok"
+    if result.status != "ok":
+        entry["error"] = result.offline_reason
+    return entry
 
 
 def _hint(body: dict[str, Any]) -> str:
@@ -62,7 +79,8 @@ def reindex_project(lib: Lib, project: str, source: str | None = None) -> dict[s
     ref = lib.project(source, project)
     scope = Scope(frozenset({ref.name}), root=False)
     result = reconciler_for(lib).reconcile(ref.source, scope, wait_settle=_settle_wait(lib))
-    body = {"project": ref.name, "source": ref.source.name, **summarize([result])}
+    body = {"project": ref.name, "source": ref.source.name, **summarize([result], [ref.source])}
+    body["source"] = ref.source.name
     body["counts"] = project_counts(ref)
     body["instructions"] = _hint(body)
     return body
@@ -72,11 +90,9 @@ def reindex_project(lib: Lib, project: str, source: str | None = None) -> dict[s
 def reindex_all(lib: Lib) -> dict[str, Any]:
     """Reconcile every enabled source and project in one sweep (loose root files included)."""
     reconciler = reconciler_for(lib)
-    results = [
-        reconciler.reconcile(src, Scope(), wait_settle=_settle_wait(lib))
-        for src in lib.registry().enabled
-    ]
-    body = summarize(results)
+    enabled = list(lib.registry().enabled)
+    results = [reconciler.reconcile(src, Scope(), wait_settle=_settle_wait(lib)) for src in enabled]
+    body = summarize(results, enabled)
     body["instructions"] = _hint(body)
     return body
 
@@ -95,13 +111,22 @@ def auto_organize(
     `?dry_run=true` returns the moves without making them."""
     reconciler = reconciler_for(lib)
     scope = Scope(frozenset(), root=True)
+    sweep = _sweep_sources(lib, source)
     results = [
         reconciler.reconcile(
             src, scope, wait_settle=0 if dry_run else _settle_wait(lib), dry=dry_run
         )
-        for src in _sweep_sources(lib, source)
+        for src in sweep
     ]
-    body = summarize(results)
+    body = summarize(results, sweep)
+    body["health"] = body["status"]
+    body["status"] = "ok"  # the original's answer; `health`, `errors` and `offline_sources` tell
+    body["moved"] = body["relocated"]
+    for entry, result in zip(body["sources"], results, strict=True):
+        moved = [m["from"] for m in result.moves]
+        entry["moved"] = len(moved)
+        entry["destination_project"] = LOOSE_PROJECT if moved else None
+        entry["files"] = moved
     body["dry_run"] = dry_run
     body["instructions"] = (
         f"Dry run: {len(body['moves'])} file(s) would move; nothing was changed."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from daemon import jobs
@@ -24,14 +24,25 @@ def _agent(query: str | None, body: dict[str, Any] | None) -> str | None:
     return value
 
 
-@post("/api/resolve/open", sync_to_thread=True)
+@post("/api/resolve/open", sync_to_thread=True, status_code=200)
 def open_resolve(
     request: Request[Any, Any, Any], lib: Lib, data: JSONBody[dict[str, Any]]
-) -> Response[dict[str, Any]]:
-    """Queue a job for the resolve-agent; 201, or 200 with the first job for a repeated key."""
+) -> dict[str, Any]:
+    """Queue a job for the resolve-agent: `{ok, job_id, created, job}` (200, as the original);
+    a repeated idempotency key answers the first job with `created: false`."""
     parsed = parse_open(data, request.headers.get("idempotency-key"))
     job, created = open_job(lib, parsed)
-    return Response(job, status_code=201 if created else 200)
+    verb = "Queued" if created else "Already queued as"
+    return {
+        "ok": True,
+        "job_id": job["id"],
+        "created": created,
+        "job": job,
+        "instructions": (
+            f"{verb} job {job['id']}; a resolve-agent on the editing workstation picks it up "
+            f"(follow it at GET /api/resolve/jobs/{job['id']})."
+        ),
+    }
 
 
 @post("/api/resolve/jobs/next", status_code=200, sync_to_thread=True)
@@ -52,7 +63,7 @@ def heartbeat(
     data: JSONBody[Any] = None,
 ) -> dict[str, Any]:
     """Renew the lease of a job this agent holds; 409 if it no longer does."""
-    return act(lib, job_id, jobs.Heartbeat(_agent(claimed_by, _body(data))))
+    return _ok(act(lib, job_id, jobs.Heartbeat(_agent(claimed_by, _body(data)))))
 
 
 @post("/api/resolve/jobs/{job_id:int}/complete", status_code=200, sync_to_thread=True)
@@ -65,7 +76,7 @@ def complete(
     """Mark a claimed job done, storing the per-clip results of the body (optional)."""
     body = _body(data)
     result = parse_result(body)
-    return act(lib, job_id, jobs.Complete(_agent(claimed_by, body)), result=result)
+    return _ok(act(lib, job_id, jobs.Complete(_agent(claimed_by, body)), result=result))
 
 
 @post("/api/resolve/jobs/{job_id:int}/fail", status_code=200, sync_to_thread=True)
@@ -82,7 +93,7 @@ def fail(
     if message is not None and not isinstance(message, str):
         raise InvalidInput("'error' must be a string")
     reason = message.strip() if message and message.strip() else "the agent gave no reason"
-    return act(lib, job_id, jobs.Fail(reason, _agent(claimed_by, body)))
+    return _ok(act(lib, job_id, jobs.Fail(reason, _agent(claimed_by, body))))
 
 
 @post("/api/resolve/jobs/{job_id:int}/release", status_code=200, sync_to_thread=True)
@@ -93,13 +104,13 @@ def release(
     data: JSONBody[Any] = None,
 ) -> dict[str, Any]:
     """Hand a claimed job back to the queue (the agent is stopping before starting it)."""
-    return act(lib, job_id, jobs.Release(_agent(claimed_by, _body(data))))
+    return _ok(act(lib, job_id, jobs.Release(_agent(claimed_by, _body(data)))))
 
 
 @post("/api/resolve/jobs/{job_id:int}/cancel", status_code=200, sync_to_thread=True)
 def cancel(lib: Lib, job_id: FromPath[int]) -> dict[str, Any]:
     """Cancel a pending or claimed job; its agent's next heartbeat gets 409."""
-    return act(lib, job_id, jobs.Cancel())
+    return _ok(act(lib, job_id, jobs.Cancel()))
 
 
 @get("/api/resolve/jobs", sync_to_thread=True)
@@ -118,6 +129,11 @@ def list_all(
 def fetch(lib: Lib, job_id: FromPath[int]) -> dict[str, Any]:
     """One job."""
     return get_job(lib, job_id)
+
+
+def _ok(job: dict[str, Any]) -> dict[str, Any]:
+    """The original's `{ok: true}` acknowledgement, with the job as it now stands beside it."""
+    return {"ok": True, **job}
 
 
 def _body(data: Any) -> dict[str, Any] | None:

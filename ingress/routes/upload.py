@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 from litestar import Request, Response, post, put
 
 from daemon.conventions import clean_upload_name
-from daemon.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from daemon.errors import EmptyUpload, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from daemon.ingest import IngestResult, ingest_upload
 from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
 from daemon.projects import ProjectRef
 from ingress.deps import Lib
+from ingress.errors import status_for
 from ingress.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_from
 from ingress.receive import PipelinedWriter, limited
 from ingress.urls import base_url, media_url
@@ -57,6 +59,7 @@ def result_body(
         "sha256": result.digest.sha256,
         "blake3": result.digest.blake3,
         "size": result.digest.size,
+        "uploaded_at": result.uploaded_at,
         "duplicate_of": result.duplicate_of,
         "also_in": result.also_in,
         "served": {
@@ -90,11 +93,32 @@ async def _store(lib: Lib, ref: ProjectRef, writer: PipelinedWriter, name: str) 
     return await anyio.to_thread.run_sync(ingest_upload, lib, ref, writer.writer.path, name, digest)
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A file part refused on its own (wrong type, empty) while the others go on."""
+
+    filename: str
+    error: InvalidInput
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "status": "refused",
+            "filename": self.filename,
+            "detail": self.error.detail,
+            "error": type(self.error).__name__,
+            "status_code": status_for(self.error),
+        }
+
+
+Outcome = tuple[str, IngestResult] | Refused
+
+
 async def receive_multipart(
     request: Request[Any, Any, Any], lib: Lib, ref: ProjectRef
-) -> list[tuple[str, IngestResult]]:
+) -> list[Outcome]:
+    """Every file part of the body, each stored, found duplicate or refused on its own."""
     parser = MultipartParser(boundary_from(request.headers.get("content-type", "")))
-    results: list[tuple[str, IngestResult]] = []
+    outcomes: list[Outcome] = []
     writer: PipelinedWriter | None = None
     name = ""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload") as executor:
@@ -103,24 +127,31 @@ async def receive_multipart(
                 for event in parser.feed(chunk):
                     if isinstance(event, PartStart):
                         if event.name in FILE_FIELDS or event.filename:
-                            name = check_upload_name(event.filename)
+                            try:
+                                name = check_upload_name(event.filename)
+                            except InvalidInput as exc:
+                                outcomes.append(Refused(event.filename or "", exc))
+                                continue
                             writer = PipelinedWriter(ref.originals, name, executor)
                     elif isinstance(event, PartData):
                         if writer is not None:
                             await writer.write(event.data)
                     elif isinstance(event, PartEnd) and writer is not None:
                         current, writer = writer, None
-                        results.append((name, await _store(lib, ref, current, name)))
+                        try:
+                            outcomes.append((name, await _store(lib, ref, current, name)))
+                        except EmptyUpload as exc:
+                            outcomes.append(Refused(name, exc))
             parser.close()
         finally:
             if writer is not None:
                 writer.abort()
-    if not results:
+    if not outcomes:
         raise InvalidInput("no file found in the body: send multipart field 'file'")
-    return results
+    return outcomes
 
 
-@post("/api/projects/{project:str}/upload", request_max_body_size=None)
+@post("/api/projects/{project:str}/upload", request_max_body_size=None, status_code=200)
 async def upload(
     request: Request[Any, Any, Any],
     lib: Lib,
@@ -130,15 +161,27 @@ async def upload(
     """Multipart upload (`file`, or several `files`); 200 for stored and duplicate alike."""
     _precheck(request, lib)
     ref = await anyio.to_thread.run_sync(lib.project, source, project)
-    results = await receive_multipart(request, lib, ref)
-    bodies = [result_body(request, lib, result, name) for name, result in results]
+    outcomes = await receive_multipart(request, lib, ref)
+    refused = [o for o in outcomes if isinstance(o, Refused)]
+    if len(refused) == len(outcomes):
+        raise refused[0].error  # nothing was stored: the request as a whole failed
+    bodies = [
+        o.body() if isinstance(o, Refused) else result_body(request, lib, o[1], o[0])
+        for o in outcomes
+    ]
     if len(bodies) == 1:
         return Response(bodies[0], status_code=200)
+    counts = {s: sum(b["status"] == s for b in bodies) for s in ("stored", "duplicate", "refused")}
+    hint = f"{counts['stored']} stored, {counts['duplicate']} already there"
+    if counts["refused"]:
+        hint += f", {counts['refused']} refused (see each file's 'detail')"
     return Response(
         {
             "files": bodies,
-            "stored": sum(b["status"] == "stored" for b in bodies),
-            "duplicates": sum(b["status"] == "duplicate" for b in bodies),
+            "stored": counts["stored"],
+            "duplicates": counts["duplicate"],
+            "refused": counts["refused"],
+            "instructions": hint + ".",
         },
         status_code=200,
     )

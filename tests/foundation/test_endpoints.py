@@ -38,10 +38,16 @@ def test_sync_album_appends_one_json_line(client: Client, settings: Settings) ->
         response = client.post(
             f"/api/projects/{project}/sync-album", json={"album_name": album, "device": "iPhone"}
         )
-        assert response.status_code in (200, 201), response.text
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "recorded" and body["instructions"]
+        assert body["event"]["event"] == "sync-album"
+        assert body["event"]["payload"]["album_name"] == album
     lines = [json.loads(line) for line in events.read_text().splitlines()]
-    assert [line["album_name"] for line in lines] == ["Trip", "Trip 2"]
-    assert all(line["project"] == project and line["at"] for line in lines)
+    assert [set(line) for line in lines] == [{"timestamp", "event", "payload"}] * 2
+    assert [line["payload"]["album_name"] for line in lines] == ["Trip", "Trip 2"]
+    assert all(line["payload"]["project"] == project and line["timestamp"] for line in lines)
+    assert lines[-1] == body["event"]
 
 
 def test_sync_album_missing_project_creates_nothing(client: Client, settings: Settings) -> None:
@@ -60,12 +66,15 @@ def test_sources_register_list_and_toggle(
     assert created.status_code == 201, created.text
     assert created.json()["accessible"] is True
     assert [s["name"] for s in registry_doc(settings)["sources"]] == ["archive"]
-    listed = client.get("/api/sources").json()
-    assert [s["name"] for s in listed["sources"]] == ["primary", "archive"]
-    assert listed["registry_error"] is None
+    assert created.json()["type"] == "local" and created.json()["instructions"]
+    response = client.get("/api/sources")
+    listed = response.json()
+    assert [s["name"] for s in listed] == ["primary", "archive"]
+    assert all(s["type"] == "local" and s["instructions"] for s in listed)
+    assert "x-media-sync-registry-error" not in response.headers
 
     off = client.post("/api/sources/archive/toggle?enabled=false")
-    assert off.status_code in (200, 201) and off.json()["enabled"] is False
+    assert off.status_code == 200 and off.json()["enabled"] is False
     assert registry_doc(settings)["sources"][0]["enabled"] is False
     off_again = client.post("/api/sources/archive/toggle?enabled=false")
     assert off_again.json()["enabled"] is False
@@ -74,9 +83,29 @@ def test_sources_register_list_and_toggle(
     assert registry_doc(settings)["sources"][0]["enabled"] is True
     flipped_back = client.post("/api/sources/archive/toggle")
     assert flipped_back.json()["enabled"] is False
-    listed = {s["name"]: s for s in client.get("/api/sources").json()["sources"]}
+    listed = {s["name"]: s for s in client.get("/api/sources").json()}
     assert listed["archive"]["enabled"] is False
     assert client.post("/api/sources/nosuch/toggle").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["?enabled=false", ""])
+def test_primary_cannot_be_disabled(client: Client, settings: Settings, query: str) -> None:
+    response = client.post(f"/api/sources/primary/toggle{query}")
+    assert response.status_code == 400, response.text
+    assert "primary" in response.json()["detail"]
+    assert not (settings.projects_root / "_sources/sources.json").exists()
+    assert client.get("/api/sources").json()[0]["enabled"] is True
+    enabled = client.post("/api/sources/primary/toggle?enabled=true")
+    assert enabled.status_code == 200 and enabled.json()["enabled"] is True
+
+
+def test_an_old_registry_that_disabled_primary_is_ignored(
+    client: Client, settings: Settings
+) -> None:
+    path = settings.projects_root / "_sources/sources.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"sources": [{"name": "primary", "root": "/x", "enabled": False}]}))
+    assert client.get("/api/sources").json()[0]["enabled"] is True
 
 
 @pytest.mark.parametrize(
@@ -117,13 +146,15 @@ def test_corrupt_registry_is_reported_and_kept(client: Client, settings: Setting
     path.parent.mkdir()
     corrupt = b'{"sources": [{"name": "archive", "root": "/x"'
     path.write_bytes(corrupt)
-    listed = client.get("/api/sources").json()
-    assert [s["name"] for s in listed["sources"]] == ["primary"]
-    assert listed["registry_error"]
+    response = client.get("/api/sources")
+    assert [s["name"] for s in response.json()] == ["primary"]
+    assert "is corrupt" in response.headers["x-media-sync-registry-error"]
     added = client.post("/api/sources", json={"name": "more", "root": str(settings.state_dir)})
     assert added.status_code == 503
-    assert client.post("/api/sources/primary/toggle").status_code == 503
-    assert client.get("/health").json()["status"] == "degraded"
+    assert client.post("/api/sources/primary/toggle?enabled=true").status_code == 503
+    health = client.get("/health").json()
+    assert health["status"] == "degraded" and health["ok"] is True
+    assert "is corrupt" in health["registry_error"]
     assert path.read_bytes() == corrupt
 
 
@@ -134,22 +165,22 @@ def test_vanished_root_is_not_accessible(
     gone.mkdir()
     assert client.post("/api/sources", json={"name": "gone", "root": str(gone)}).status_code == 201
     shutil.rmtree(gone)
-    listed = {s["name"]: s for s in client.get("/api/sources").json()["sources"]}
+    listed = {s["name"]: s for s in client.get("/api/sources").json()}
     assert listed["gone"]["accessible"] is False
     assert listed["primary"]["accessible"] is True
     health = client.get("/health").json()
     assert {s["name"]: s["accessible"] for s in health["sources"]}["gone"] is False
-    assert client.get("/api/projects?source=gone").status_code in (404, 503)
+    assert client.get("/api/projects?source=gone").status_code == 503
 
 
 def test_health_and_healthz(client: Client, settings: Settings) -> None:
     health = client.get("/health")
     assert health.status_code == 200
     body = health.json()
-    assert body["status"] == "ok"
+    assert body["ok"] is True and body["status"] == "ok" and body["instructions"]
     assert body["service"] == "media-sync"
     assert body["projects_root"] == str(settings.projects_root)
-    assert body["catalog"]["ok"] is True and body["catalog"]["schema_version"] == 1
+    assert body["catalog"]["ok"] is True and body["catalog"]["schema_version"] == 2
     assert [s["name"] for s in body["sources"]] == ["primary"]
     assert body["sources"][0]["accessible"] is True
     assert body["max_upload_mb"] == settings.max_upload_mb

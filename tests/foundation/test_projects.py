@@ -67,7 +67,7 @@ def test_refused_names_create_nothing(client: Client, settings: Settings, name: 
 def test_existing_name_or_label_returns_it(client: Client, settings: Settings, again: str) -> None:
     assert client.post("/api/projects", json={"name": "Trip"}).status_code == 201
     response = client.post("/api/projects", json={"name": again})
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text  # the original's answer for both
     assert response.json()["created"] is False
     assert response.json()["name"] == "P1-Trip"
     assert project_dirs(settings.projects_root) == ["P1-Trip"]

@@ -59,7 +59,7 @@ def test_seed_era_folder_is_adopted_with_history(roots: tuple[Path, Path]) -> No
     )
     rebuild(root, state)
     body = fetch(root, state, "P3-Old")
-    files = body["index"]["files"]
+    files = body["files"]
     assert [f["relative_path"] for f in files] == ["ingest/originals/a.mov"]
     assert files[0]["sha256"] == hashlib.sha256(CLIP).hexdigest()
     assert files[0]["uploaded_at"] == "2023-01-02T03:04:05Z"
@@ -95,7 +95,7 @@ def test_deleting_the_catalog_and_rebuilding_gives_the_same_files(
     def essentials(body: dict[str, Any]) -> list[tuple[Any, ...]]:
         return [
             (f["relative_path"], f["sha256"], f["blake3"], f["size"], f["uploaded_at"])
-            for f in body["index"]["files"]
+            for f in body["files"]
         ]
 
     assert essentials(after) == essentials(before)
@@ -123,8 +123,8 @@ def test_corrupt_index_is_preserved_and_reported(roots: tuple[Path, Path]) -> No
     rewritten = json.loads((bad / "index.json").read_text())
     assert [f["relative_path"] for f in rewritten["files"]] == ["ingest/originals/b.mov"]
     good_body = fetch(root, state, "P1-Good")
-    assert [f["relative_path"] for f in good_body["index"]["files"]] == ["ingest/originals/g.mov"]
+    assert [f["relative_path"] for f in good_body["files"]] == ["ingest/originals/g.mov"]
     assert good_body["counts"]["duplicates_skipped"] == 3
     assert json.loads((good / "index.json").read_text())["counts"]["duplicates_skipped"] == 3
     bad_body = fetch(root, state, "P2-Bad")
-    assert [f["relative_path"] for f in bad_body["index"]["files"]] == ["ingest/originals/b.mov"]
+    assert [f["relative_path"] for f in bad_body["files"]] == ["ingest/originals/b.mov"]

@@ -64,6 +64,13 @@ def test_stored_then_duplicate(client: Client, settings: Settings) -> None:
         assert body["size"] == len(CLIP)
         assert body["path"] == "ingest/originals/clip.mov"
     assert (first["status"], second["status"]) == ("stored", "duplicate")
+    # the duplicate tells when the copy it matched was stored
+    assert first["uploaded_at"] and second["uploaded_at"] == first["uploaded_at"]
+    events = (settings.projects_root / project / "_manifest/events.jsonl").read_text()
+    lines = [json.loads(line) for line in events.splitlines()]
+    assert [line["event"] for line in lines] == ["upload_ingested", "upload_duplicate_skipped"]
+    assert all(set(line) == {"timestamp", "event", "payload"} for line in lines)
+    assert lines[0]["payload"]["path"] == "ingest/originals/clip.mov"
     originals = settings.projects_root / project / "ingest/originals"
     assert sorted(p.name for p in originals.iterdir()) == ["clip.mov"]
     assert (originals / "clip.mov").read_bytes() == CLIP
@@ -102,6 +109,54 @@ def test_several_files_in_one_request(client: Client, settings: Settings) -> Non
     assert (body["stored"], body["duplicates"]) == (2, 1)
     originals = settings.projects_root / project / "ingest/originals"
     assert sorted(p.name for p in originals.iterdir()) == ["a.mov", "b.jpg"]
+
+
+def test_a_refused_part_is_reported_beside_the_stored_ones(
+    client: Client, settings: Settings
+) -> None:
+    project = make_project(client)
+    response = client.post(
+        f"/api/projects/{project}/upload",
+        files=[
+            ("files", ("a.mov", CLIP, "video/quicktime")),
+            ("files", ("notes.txt", b"hello", "text/plain")),
+            ("files", ("empty.mov", b"", "video/quicktime")),
+            ("files", ("b.jpg", b"jpeg-ish", "image/jpeg")),
+        ],
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(f["status"], f["filename"]) for f in body["files"]] == [
+        ("stored", "a.mov"),
+        ("refused", "notes.txt"),
+        ("refused", "empty.mov"),
+        ("stored", "b.jpg"),
+    ]
+    assert [f.get("status_code") for f in body["files"]] == [None, 415, 400, None]
+    assert (body["stored"], body["duplicates"], body["refused"]) == (2, 0, 2)
+    originals = settings.projects_root / project / "ingest/originals"
+    assert sorted(p.name for p in originals.iterdir()) == ["a.mov", "b.jpg"]
+    assert temps(settings.projects_root) == []
+
+
+@pytest.mark.parametrize("method", ["multipart", "put"])
+def test_an_empty_file_is_refused_and_never_a_duplicate(
+    client: Client, settings: Settings, method: str
+) -> None:
+    project = make_project(client)
+    for name in ("first.mov", "second.mov"):
+        if method == "put":
+            response = client.put(f"/api/projects/{project}/files/{name}", content=b"")
+        else:
+            response = client.post(
+                f"/api/projects/{project}/upload", files={"file": (name, b"", "video/quicktime")}
+            )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "EmptyUpload"
+        assert "empty" in response.json()["detail"]
+    originals = settings.projects_root / project / "ingest/originals"
+    assert list(originals.iterdir()) == []
+    assert client.get(f"/api/projects/{project}/media").json()["media"] == []
 
 
 def test_raw_body_put(client: Client, settings: Settings) -> None:
