@@ -10,13 +10,14 @@ from typing import Any
 
 from daemon.catalog import Project
 from daemon.conventions import MANIFEST_DIR, is_ignored_name
-from daemon.errors import CorruptFile
+from daemon.errors import CorruptFile, InvalidInput
 from daemon.hashing import Digest
 from daemon.indexfile import read_index, write_index
 from daemon.ingest import FileChangedWhileHashing, ingest_in_place
 from daemon.library import Library
 from daemon.mediatypes import is_media
 from daemon.projects import ProjectRef, ensure_layout
+from daemon.tags import normalize_tags
 
 log = logging.getLogger("media_sync.adopt")
 
@@ -30,6 +31,15 @@ class IndexHint:
     size: int | None
     mtime_ns: int | None
     uploaded_at: str | None
+    tags: tuple[str, ...] = ()
+
+
+def _hint_tags(raw: object) -> tuple[str, ...]:
+    """The manual tags an index.json entry carries; unusable ones count as none."""
+    try:
+        return tuple(normalize_tags(raw))
+    except InvalidInput:
+        return ()
 
 
 @dataclass
@@ -60,6 +70,7 @@ def index_hints(ref: ProjectRef) -> tuple[dict[str, IndexHint], dict[str, Any] |
             entry.get("size") if isinstance(entry.get("size"), int) else None,
             entry.get("mtime_ns") if isinstance(entry.get("mtime_ns"), int) else None,
             entry.get("uploaded_at") if isinstance(entry.get("uploaded_at"), str) else None,
+            _hint_tags(entry.get("tags")),
         )
     return hints, document, None
 
@@ -131,6 +142,7 @@ def adopt_project(lib: Library, ref: ProjectRef) -> AdoptReport:
                 origin="adopted",
                 uploaded_at=hint.uploaded_at if hint else None,
                 update_index=False,
+                tags=list(hint.tags) if hint else None,
             )
         except (OSError, FileChangedWhileHashing) as exc:
             report.errors.append({"path": rel, "error": str(exc)})

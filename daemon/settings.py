@@ -44,6 +44,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be a whole number of at least 0")
+    return number
+
+
 def _non_negative_float(value: str) -> float:
     number = float(value)
     if not number >= 0 or number == float("inf"):
@@ -202,6 +209,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "MEDIA_SYNC_TRASH_DAYS",
+        "trash_days",
+        "30",
+        "Days deleted media stay in each project's `_manifest/trash/` before they are purged; "
+        "`0` keeps them forever.",
+        _non_negative_int,
+    ),
+    Setting(
         "MEDIA_SYNC_LOG_LEVEL",
         "log_level",
         "INFO",
@@ -231,6 +246,7 @@ class Settings:
     thumbnail_workers: int
     resolve_lease_seconds: float
     resolve_max_attempts: int
+    trash_days: int
     log_level: str
 
     @classmethod

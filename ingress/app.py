@@ -22,7 +22,17 @@ from daemon.settings import Settings
 from daemon.spool import remove_stale_temps
 from ingress.deps import provide_library
 from ingress.errors import EXCEPTION_HANDLERS
-from ingress.routes import events, health, media, projects, reindex, resolve, sources, upload
+from ingress.routes import (
+    events,
+    health,
+    manage,
+    media,
+    projects,
+    reindex,
+    resolve,
+    sources,
+    upload,
+)
 
 log = logging.getLogger("media_sync.ingress")
 
@@ -88,6 +98,7 @@ def create_app(
         *media.ROUTES,
         *events.ROUTES,
         *reindex.ROUTES,
+        *manage.ROUTES,
         create_static_files_router(
             path="/public", directories=[web_dir()], html_mode=True, include_in_schema=False
         ),

@@ -137,11 +137,10 @@ def _adopt(run: _Run, project: str) -> None:
         run.hints[project] = hints
 
 
-def _hinted(run: _Run, project: str, rel: str, digest: Digest) -> str | None:
+def _hinted(run: _Run, project: str, rel: str, digest: Digest) -> IndexHint | None:
+    """What a seed-era or earlier index.json says of these very bytes (history and tags)."""
     hint = run.hints.get(project, {}).get(rel)
-    if hint and hint.sha256 == digest.sha256:
-        return hint.uploaded_at
-    return None
+    return hint if hint and hint.sha256 == digest.sha256 else None
 
 
 def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
@@ -173,7 +172,8 @@ def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
         run.result.count(project, "renamed")
         return
     origin = "adopted" if project in run.hints else "drop"
-    uploaded_at = _hinted(run, project, rel, digest) or utcnow()
+    hint = _hinted(run, project, rel, digest)
+    uploaded_at = (hint.uploaded_at if hint else None) or utcnow()
     result = ingest_in_place(
         run.lib,
         ref,
@@ -182,6 +182,7 @@ def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
         st=after,
         origin=origin,
         uploaded_at=uploaded_at,
+        tags=list(hint.tags) if hint else None,
         update_index=False,
     )
     if result.status != "unchanged":

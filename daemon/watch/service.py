@@ -20,6 +20,7 @@ from daemon.catalog import utcnow
 from daemon.conventions import INDEX_FILE, MANIFEST_DIR, SOURCES_DIR, is_project_name
 from daemon.library import Library
 from daemon.sources import Source
+from daemon.trash import purge_trash
 from daemon.watch import backends
 from daemon.watch.debounce import Debouncer
 from daemon.watch.listing import skip_name
@@ -289,6 +290,20 @@ class WatchService:
             if self._stop.is_set():
                 return
             self._pass(source, Scope(), "full")
+        if not self._stop.is_set():
+            self._purge_trash()
+
+    def _purge_trash(self) -> None:
+        """Trash past MEDIA_SYNC_TRASH_DAYS goes with each full reconcile (and at start-up)."""
+        try:
+            purged = purge_trash(self.lib)
+        except Exception:
+            log.exception("purging expired trash failed; it is retried at the next full pass")
+            return
+        if purged:
+            log.info(
+                "purged %d trashed file(s) older than %d day(s)", purged, self.settings.trash_days
+            )
 
     def _rescan(self, items: set[Item]) -> None:
         by_source: dict[str, set[str]] = {}

@@ -32,6 +32,7 @@ EXPECTED_DEFAULTS = {
     "thumbnail_workers": 2,
     "resolve_lease_seconds": 120.0,
     "resolve_max_attempts": 3,
+    "trash_days": 30,
     "log_level": "INFO",
 }
 
@@ -63,6 +64,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_THUMBNAIL_WORKERS": "4",
         "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": "30",
         "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "7",
+        "MEDIA_SYNC_TRASH_DAYS": "0",
         "MEDIA_SYNC_LOG_LEVEL": "debug",
     }
     assert set(env) == {s.env for s in SETTINGS}
@@ -81,6 +83,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     )
     assert s.relocate_exclude == ("edits", "grades")
     assert (s.thumbnail_workers, s.resolve_lease_seconds, s.resolve_max_attempts) == (4, 30.0, 7)
+    assert s.trash_days == 0
     assert s.log_level == "DEBUG"
 
 
