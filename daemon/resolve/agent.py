@@ -39,6 +39,7 @@ log = logging.getLogger("media_sync.resolve_agent")
 MAX_BACKOFF = 30.0
 DEFAULT_LEASE = 40.0
 HTTP_TIMEOUT = 10.0
+MAX_QUERY_ERROR = 1000
 
 
 class ServerUnavailable(Exception):
@@ -89,11 +90,17 @@ class ServerClient:
             raise ServerUnavailable(f"{self.base_url} unreachable: {reason}") from exc
 
     def claim(self) -> dict[str, Any] | None:
+        """``{jobs: [job]}`` -> the job, or None; anything else is a server talking nonsense."""
         answer = self._post("/api/resolve/jobs/next", {"limit": "1", "claimed_by": self.name})
         jobs = answer.get("jobs") if isinstance(answer, dict) else None
         if not isinstance(jobs, list):
             raise ServerUnavailable(f"unexpected answer to a claim: {answer!r:.200}")
-        return jobs[0] if jobs else None
+        if not jobs:
+            return None
+        job = jobs[0]
+        if not isinstance(job, dict) or not _is_id(job.get("id")):
+            raise ServerUnavailable(f"a claimed job without an id: {job!r:.200}")
+        return job
 
     def _job(self, job_id: int, action: str, body: dict[str, Any] | None = None) -> None:
         self._post(f"/api/resolve/jobs/{job_id}/{action}", {"claimed_by": self.name}, body)
@@ -105,10 +112,19 @@ class ServerClient:
         self._job(job_id, "complete", {"claimed_by": self.name, "results": results})
 
     def fail(self, job_id: int, error: str) -> None:
-        self._job(job_id, "fail", {"claimed_by": self.name, "error": error})
+        """The contract's ``?error=`` (shortened: it is a URL) and the whole error in the body."""
+        query = {"claimed_by": self.name, "error": error[:MAX_QUERY_ERROR]}
+        body = {"claimed_by": self.name, "error": error}
+        self._post(f"/api/resolve/jobs/{job_id}/fail", query, body)
 
     def release(self, job_id: int) -> None:
         self._job(job_id, "release")
+
+
+def _is_id(value: object) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.isdigit()
+    )
 
 
 class Backoff:
@@ -138,12 +154,15 @@ class StateLog:
             log.log(level, message, *args)
 
 
-def lease_seconds(job: dict[str, Any]) -> float:
-    """``lease_expires_at - claimed_at`` of a claimed job, or 40 s when it cannot be read."""
+def lease_seconds(job: dict[str, Any]) -> float | None:
+    """``lease_expires_at - claimed_at`` of a claimed job; 40 s when it cannot be read; None
+    when the job has no lease at all (a server without leases has no heartbeat to send)."""
+    if job.get("lease_expires_at") is None:
+        return None
     try:
         start = datetime.fromisoformat(str(job["claimed_at"]).replace("Z", "+00:00"))
         end = datetime.fromisoformat(str(job["lease_expires_at"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):
         return DEFAULT_LEASE
     seconds = (end - start).total_seconds()
     return seconds if seconds > 0 else DEFAULT_LEASE
@@ -279,14 +298,18 @@ class Agent:
         log.info(
             "job %s: %s %d file(s) of %s", job_id, job.get("mode"), len(paths), job.get("project")
         )
-        beat = Heartbeat(self.client, job_id, lease_seconds(job) / 3)
-        beat.start()
-        try:
-            outcome = self.execute(job, beat.lost)
-        finally:
-            beat.stop()
-        if beat.lost.is_set():
-            outcome = Outcome(dropped=True)
+        lease = lease_seconds(job)
+        if lease is None:  # no lease: nothing to renew, nothing can take the job away
+            outcome = self.execute(job, threading.Event())
+        else:
+            beat = Heartbeat(self.client, job_id, lease / 3)
+            beat.start()
+            try:
+                outcome = self.execute(job, beat.lost)
+            finally:
+                beat.stop()
+            if beat.lost.is_set():
+                outcome = Outcome(dropped=True)
         self.report(job_id, outcome)
 
     def local_paths(self, job: dict[str, Any]) -> list[str]:

@@ -91,8 +91,8 @@ def test_select_uses_the_current_project(resolve: Resolve, tmp_path: Path) -> No
 
 def test_project_that_can_be_neither_loaded_nor_created(resolve: Resolve) -> None:
     adapter = adapter_for(resolve)
-    resolve.project_manager.LoadProject = lambda _n: None  # type: ignore[method-assign]
-    resolve.project_manager.CreateProject = lambda _n: None  # type: ignore[method-assign]
+    resolve.project_manager.LoadProject = lambda _n: None  # type: ignore[method-assign,assignment]
+    resolve.project_manager.CreateProject = lambda _n: None  # type: ignore[method-assign,assignment]
     with pytest.raises(ResolveError, match="neither load nor create the project 'P1'"):
         adapter.open_or_create_project("P1")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -202,3 +204,61 @@ def test_main_refuses_bad_arguments(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
+
+
+def test_the_fake_answers_the_contract_shapes(server: JobServer, source_root: Path) -> None:
+    job_id = server.add_job("P1-Foo", [f"{ORIG}/a.mp4"])
+    assert make_agent(server.url, source_root, Resolve(), once=True).run() == 0
+    job = server.job(job_id)
+    assert job["status"] == "done" and job["done_at"] and job["failed_at"] is None
+    assert job["finished_at"] == job["done_at"]
+    assert server.count(f"/jobs/{job_id}/complete", 200) == 1
+
+
+def test_fail_sends_the_error_in_the_query_and_the_body(
+    server: JobServer, source_root: Path
+) -> None:
+    job_id = server.add_job("P1-Foo", [f"{ORIG}/a.mp4"])
+    assert make_agent(server.url, source_root, scriptapp=not_running, once=True).run() == 0
+    job = server.job(job_id)
+    assert job["status"] == "failed" and job["failed_at"] and job["done_at"] is None
+    fails = [path for _, path, _ in server.requests if f"/jobs/{job_id}/fail" in path]
+    assert len(fails) == 1 and "error=" in fails[0] and "claimed_by=ws1" in fails[0]
+
+
+def test_an_original_server_without_leases_or_extras_works(source_root: Path) -> None:
+    """Jobs with only the contract's fields: no heartbeat is sent, the folder is the project."""
+    resolve = Resolve(on_import=lambda _paths: time.sleep(0.5))
+    with running_server(legacy=True) as server:
+        job_id = server.add_job("P1-Foo", [f"{ORIG}/a.mp4", f"{ORIG}/b.mov"])
+        assert make_agent(server.url, source_root, resolve, once=True).run() == 0
+        job = server.job(job_id)
+        assert job["status"] == "done", job
+        assert statuses(job) == [(f"{ORIG}/a.mp4", "imported"), (f"{ORIG}/b.mov", "imported")]
+        assert server.count("/heartbeat") == 0
+
+
+def test_a_claimed_job_without_an_id_is_nonsense_not_a_crash(
+    server: JobServer, source_root: Path
+) -> None:
+    server.nonsense["next"] = {"jobs": [{"status": "claimed"}]}
+    with agent_thread(make_agent(server.url, source_root, Resolve())) as thread:
+        wait_for(lambda: server.count("/jobs/next") >= 2, 5, "a second claim")
+        assert thread.is_alive()
+        del server.nonsense["next"]
+        job_id = server.add_job("P1-Foo", [f"{ORIG}/a.mp4"])
+        wait_for(lambda: server.job(job_id)["status"] == "done", 12, "the job after nonsense")
+
+
+def test_open_answers_ok_and_job_id_then_the_agent_runs_it(
+    server: JobServer, source_root: Path
+) -> None:
+    body = json.dumps({"project": "P1-Foo", "media_rel_paths": [f"{ORIG}/c.jpg"]}).encode()
+    request = urllib.request.Request(f"{server.url}/api/resolve/open", body, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+        opened = json.loads(response.read())
+    assert opened["ok"] is True and opened["job"]["id"] == opened["job_id"]
+    assert isinstance(opened["instructions"], str) and opened["instructions"]
+    assert make_agent(server.url, source_root, Resolve(), once=True).run() == 0
+    assert statuses(server.job(opened["job_id"])) == [(f"{ORIG}/c.jpg", "imported")]

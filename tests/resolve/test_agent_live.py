@@ -49,8 +49,10 @@ def open_job(server: LiveServer, project: str, *clips: str) -> int:
         response = http.post(
             "/api/resolve/open", json={"project": project, "media_rel_paths": paths}
         )
-    assert response.status_code == 201, response.text
-    job_id: int = response.json()["id"]
+    assert response.status_code == 200, response.text  # the contract: {ok: true, job_id}
+    body = response.json()
+    assert body["ok"] is True and body["job"]["id"] == body["job_id"], body
+    job_id: int = body["job_id"]
     return job_id
 
 
@@ -89,6 +91,7 @@ def test_import_then_skip_then_missing_then_resolve_closed(
     assert agent(server, scriptapp=lambda _app: resolve).run() == 0
     done = job(server, first)
     assert done["status"] == "done" and done["claimed_by"] == "bay-1", done
+    assert done["done_at"] is not None and done["failed_at"] is None, done
     assert statuses(done) == {"a.mp4": "imported", "b.mov": "imported"}
     originals = server.root / project / "ingest" / "originals"
     local = {r["local_path"] for r in done["result"]["results"]}
@@ -108,6 +111,7 @@ def test_import_then_skip_then_missing_then_resolve_closed(
     agent(server, scriptapp=fake_resolve.not_running).run()
     failed = job(server, third)
     assert failed["status"] == "failed" and failed["error"] == NOT_RUNNING
+    assert failed["failed_at"] is not None and failed["done_at"] is None, failed
 
 
 def test_cancel_while_claimed_drops_the_job_unreported(server: LiveServer, project: str) -> None:
