@@ -1,5 +1,5 @@
 // The explorer grid: cursor-paginated media, windowed (only visible rows are in the DOM), with
-// thumbnails, filters, selection and live refresh.
+// thumbnails, tags, filters, selection and live refresh.
 import { $, api, bytes, debounce, duration, el, emit, projectPath, say, sourceParam, state } from "./api.js";
 import { openViewer, updateViewer } from "./viewer.js";
 
@@ -67,6 +67,16 @@ function picture(item) {
   return img;
 }
 
+/** The manual tags, as chips over the bottom of the thumbnail (derived ones are in the viewer). */
+function tagChips(item) {
+  const tags = item.tags || [];
+  return el(
+    "ul",
+    { class: "tags", "aria-label": `Tags of ${item.name}`, hidden: !tags.length },
+    ...tags.map((tag) => el("li", {}, tag)),
+  );
+}
+
 function caption(item) {
   const extra = item.kind === "image" && item.width ? `${item.width}×${item.height}` : duration(item.duration);
   return el(
@@ -87,17 +97,25 @@ function card(item) {
   box.addEventListener("change", () => select(path, box.checked));
   const node = el(
     "li",
-    { class: "card", dataset: { path, sha: item.sha256, kind: item.kind || "" } },
+    { class: "card", dataset: { path, sha: item.sha256, kind: item.kind || "", tags: (item.tags || []).join(",") } },
     el(
       "button",
       { type: "button", class: "open", "aria-label": `Open ${item.name}`, onclick: () => openViewer(view.byPath.get(path) || item) },
       picture(item),
     ),
     el("label", { class: "pick", for: id }, box, el("span", { class: "visually-hidden" }, `Select ${item.name}`)),
+    tagChips(item),
     caption(item),
   );
   node.classList.toggle("selected", box.checked);
   return node;
+}
+
+/** Redraw a drawn card's caption and tags in place: focus and checkbox survive. */
+function updateCard(node, item) {
+  node.querySelector(".caption").replaceWith(caption(item));
+  node.querySelector(".tags").replaceWith(tagChips(item));
+  node.dataset.tags = (item.tags || []).join(",");
 }
 
 function select(path, on) {
@@ -124,13 +142,20 @@ function measure() {
   grid.style.setProperty("--card-height", `${cardHeight}px`);
 }
 
+/** The scroll height of every loaded row, set as soon as items arrive (the drawing waits a frame). */
+function sizeSpacer() {
+  const { cols, rowHeight } = view.layout;
+  const rows = Math.ceil(view.items.length / cols);
+  $("spacer").style.height = `${Math.max(0, rows * rowHeight - GAP)}px`;
+  return rows;
+}
+
 /** Draw the rows in (and near) the scroller's view; nodes already drawn are kept. */
 function render() {
   view.frame = 0;
   const scroller = $("scroller");
   const { cols, rowHeight } = view.layout;
-  const rows = Math.ceil(view.items.length / cols);
-  $("spacer").style.height = `${Math.max(0, rows * rowHeight - GAP)}px`;
+  const rows = sizeSpacer();
   const first = Math.max(0, Math.floor(scroller.scrollTop / rowHeight) - BUFFER_ROWS);
   const last = Math.min(rows, Math.ceil((scroller.scrollTop + scroller.clientHeight) / rowHeight) + BUFFER_ROWS);
   const slice = view.items.slice(first * cols, last * cols);
@@ -165,12 +190,15 @@ function schedule() {
 
 function counts() {
   const grid = $("grid");
+  sizeSpacer();
   grid.dataset.loaded = String(view.items.length);
   grid.dataset.total = String(view.total);
   $("explorer-count").textContent = state.project
     ? `${view.total} item${view.total === 1 ? "" : "s"}${view.items.length < view.total ? `, ${view.items.length} loaded` : ""}`
     : "";
   $("load-more").hidden = !view.cursor;
+  const known = new Set(view.items.flatMap((item) => [...(item.tags || []), ...(item.derived_tags || [])]));
+  $("tag-options").replaceChildren(...[...known].sort().map((tag) => el("option", { value: tag })));
 }
 
 function filters() {
@@ -178,6 +206,7 @@ function filters() {
     source: sourceParam(state.source),
     kind: $("kind-filter").value,
     q: $("search").value.trim(),
+    tag: $("tag-filter").value.trim().toLowerCase(),
     sort: $("sort").value,
     order: $("order").value,
     limit: PAGE,
@@ -220,7 +249,7 @@ async function more(generation = view.generation) {
       signal: view.controller.signal,
     });
     if (generation !== view.generation) return;
-    const fresh = data.items.filter((item) => !view.byPath.has(item.relative_path));
+    const fresh = data.media.filter((item) => !view.byPath.has(item.relative_path));
     for (const item of fresh) view.byPath.set(item.relative_path, item);
     view.items = view.items.concat(fresh);
     view.cursor = data.next_cursor;
@@ -249,18 +278,18 @@ async function refreshTop() {
     return;
   }
   if (generation !== view.generation) return;
-  for (const item of data.items) {
+  for (const item of data.media) {
     const old = view.byPath.get(item.relative_path);
     const node = view.rendered.get(item.relative_path);
     if (old && node && JSON.stringify(old) !== JSON.stringify(item)) {
-      node.querySelector(".caption").replaceWith(caption(item)); // in place: focus and checkbox survive
+      updateCard(node, item);
       if (old.sha256 !== item.sha256 || node.dataset.thumb === "missing") view.stale.add(item.relative_path);
       updateViewer(item);
     }
   }
-  const top = new Set(data.items.map((item) => item.relative_path));
+  const top = new Set(data.media.map((item) => item.relative_path));
   const rest = view.pages <= 1 ? [] : view.items.filter((item) => !top.has(item.relative_path));
-  setItems(data.items.concat(rest));
+  setItems(data.media.concat(rest));
   if (view.pages <= 1) view.cursor = data.next_cursor;
   view.pages = Math.max(view.pages, 1);
   view.total = data.total;
@@ -291,16 +320,44 @@ export function thumbBySha(sha256, path) {
   for (const item of view.items) if (item.sha256 === sha256) refreshThumb(item.relative_path);
 }
 
-export function removed(path) {
-  if (!view.byPath.has(path)) return;
-  setItems(view.items.filter((item) => item.relative_path !== path));
-  const node = view.rendered.get(path);
-  if (node) node.remove();
-  view.rendered.delete(path);
-  view.total = Math.max(0, view.total - 1);
-  if (state.selection.delete(path)) emit("selection", state.selection);
+/** Take files off the grid (deleted or moved away) without a round trip. */
+export function dropPaths(paths) {
+  const gone = new Set(paths.filter((path) => view.byPath.has(path)));
+  if (!gone.size) return;
+  setItems(view.items.filter((item) => !gone.has(item.relative_path)));
+  for (const path of gone) {
+    const node = view.rendered.get(path);
+    if (node) node.remove();
+    view.rendered.delete(path);
+    state.selection.delete(path);
+  }
+  view.total = Math.max(0, view.total - gone.size);
+  emit("selection", state.selection);
   counts();
   schedule();
+}
+
+export function removed(path) {
+  dropPaths([path]);
+}
+
+/** New tags from `POST .../media/tags` (`updated: [{relative_path, tags: {manual, derived}}]`). */
+export function updateTags(updated) {
+  for (const entry of updated) {
+    const old = view.byPath.get(entry.relative_path);
+    if (!old) continue;
+    const item = { ...old, tags: entry.tags.manual, derived_tags: entry.tags.derived };
+    view.byPath.set(item.relative_path, item);
+    view.items[view.items.indexOf(old)] = item;
+    const node = view.rendered.get(item.relative_path);
+    if (node) updateCard(node, item);
+    updateViewer(item);
+  }
+  counts();
+}
+
+export function itemsAt(paths) {
+  return paths.map((path) => view.byPath.get(path)).filter(Boolean);
 }
 
 export function selectShown() {
@@ -314,6 +371,7 @@ export function clearSelection() {
 export function initExplorer() {
   for (const id of ["kind-filter", "sort", "order"]) $(id).addEventListener("change", () => reload());
   $("search").addEventListener("input", debounce(() => reload(), 300));
+  $("tag-filter").addEventListener("input", debounce(() => reload(), 300));
   $("load-more").addEventListener("click", () => more());
   $("scroller").addEventListener("scroll", schedule, { passive: true });
   new ResizeObserver(() => {

@@ -1,7 +1,8 @@
 // Start-up and wiring: project/source choice (URL hash + localStorage), live events, refresh timers.
-import { $, copyText, debounce, on, recall, remember, state } from "./api.js";
+import { $, copyText, debounce, emit, on, recall, remember, state } from "./api.js";
 import { clearSelection, initExplorer, refreshSoon, reload, removed, selectShown, thumbBySha } from "./explorer.js";
 import { renderHelp } from "./help.js";
+import { initManage } from "./manage.js";
 import { initProjects, loadProjects, markCurrent } from "./projects.js";
 import { initResolve, showSelection } from "./resolve.js";
 import { initStatus, loadHealth, loadSources } from "./status.js";
@@ -37,7 +38,10 @@ let gridKey = null; // "source/project" whose media the grid shows
 
 /** Make `name` the current project: hash, storage, labels, and the grid when it changed. */
 function show(name) {
-  if (name !== state.project) state.selection.clear();
+  if (name !== state.project && state.selection.size) {
+    state.selection.clear();
+    emit("selection", state.selection);
+  }
   state.project = name;
   writeHash();
   showProject();
@@ -56,6 +60,7 @@ async function chooseSource(name) {
   state.source = name || "primary";
   state.project = "";
   state.selection.clear();
+  emit("selection", state.selection);
   await loadProjects(); // settles on a project of the new source
 }
 
@@ -111,6 +116,7 @@ async function start() {
   initUpload();
   initExplorer();
   initViewer();
+  initManage();
   on("choose-project", chooseProject);
   on("choose-source", chooseSource);
   on("projects", () => settleProject(saved.project || ""));

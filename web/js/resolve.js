@@ -39,10 +39,13 @@ async function submit(event) {
   };
   $("resolve-submit").disabled = true;
   try {
-    const job = await api("/api/resolve/open", { method: "POST", body });
+    const answer = await api("/api/resolve/open", { method: "POST", body }); // 200 {ok, job_id, created, job}
+    const status = (answer.job && answer.job.status) || "pending";
     say(
       "resolve-message",
-      `Job ${job.id ?? ""} queued (${job.status || "pending"}): the resolve-agent on the Resolve machine picks it up.`,
+      answer.created
+        ? `Job ${answer.job_id} queued (${status}): the resolve-agent on the Resolve machine picks it up.`
+        : `Job ${answer.job_id} was already queued (${status}).`,
       "ok",
     );
     await loadJobs();

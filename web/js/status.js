@@ -14,7 +14,7 @@ function accessText(source) {
 }
 
 function renderHealth(health) {
-  const ok = health.status === "ok";
+  const ok = health.ok === true && health.status === "ok";
   $("health-pill").className = `pill ${ok ? "on" : "warn"}`;
   $("health-text").textContent = `${health.status} · v${health.version}`;
   $("lan-url").textContent = health.lan_url || location.origin;
@@ -26,6 +26,8 @@ function renderHealth(health) {
     ["Max upload", health.max_upload_mb ? `${health.max_upload_mb} MiB` : "?"],
   ];
   if (health.daemon) facts.push(["Daemon", health.daemon.running ? "running" : "not running"]);
+  $("registry-error").hidden = !health.registry_error;
+  $("registry-error").textContent = health.registry_error ? `Registry error: ${health.registry_error}` : "";
   $("status-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   $("status-sources").replaceChildren(
     ...(health.sources || []).map((s) =>
@@ -65,10 +67,8 @@ async function toggle(source) {
   }
 }
 
-function renderSources(data) {
-  const sources = data.sources || [];
-  $("registry-error").hidden = !data.registry_error;
-  $("registry-error").textContent = data.registry_error ? `Registry error: ${data.registry_error}` : "";
+/** `GET /api/sources` is a list; a corrupt registry shows up in `/health.registry_error`. */
+function renderSources(sources) {
   $("source-list").replaceChildren(
     ...sources.map((s) =>
       el(

@@ -11,6 +11,8 @@ function facts(item) {
     : "";
   return [
     ["Path", item.relative_path],
+    ["Tags", (item.tags || []).join(", ")],
+    ["Derived tags", (item.derived_tags || []).join(", ")],
     ["Kind", `${item.kind || "?"} · ${item.mime || "?"}`],
     ["Size", bytes(item.size)],
     ["Dimensions", size],
