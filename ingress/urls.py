@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,8 @@ from litestar import Request
 from daemon.projects import ProjectRef
 from daemon.settings import Settings
 from daemon.sources import PRIMARY
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 
 def base_url(request: Request[Any, Any, Any], settings: Settings) -> str:
@@ -56,7 +59,9 @@ def item_urls(base: str, ref: ProjectRef) -> Callable[[dict[str, Any]], None]:
     thumbs = f"{base}/thumbnails/{project}/"
 
     def add(item: dict[str, Any]) -> None:
-        rel = quote(item["relative_path"])
+        rel = item["relative_path"]
+        if not _URL_SAFE.fullmatch(rel):  # most camera names need no quoting
+            rel = quote(rel)
         item["stream_url"] = f"{stream}{rel}{query}"
         item["download_url"] = f"{download}{rel}{query}"
         item["thumb_url"] = (
