@@ -194,6 +194,8 @@ def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
                 "blake3": digest.blake3,
                 "size": digest.size,
                 "uploaded_at": uploaded_at,
+                "mtime_ns": after.st_mtime_ns,
+                "tags": sorted(hint.tags) if hint else [],
             }
         )
         run.touched.add(project)

@@ -82,9 +82,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """Per test: Playwright's event loop starts executor threads that only stop with it."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    from playwright import sync_api  # a dev dependency: missing it is a failure, not a skip
+
+    assert Path(CHROMIUM).exists(), "apt-get install chromium (.ci/run installs it)"
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -29,9 +29,12 @@ UNITS = {"media-sync.service": "serve", "media-sync-daemon.service": "daemon"}
 INSTALLED = "/opt/media-sync/bin/media-sync"
 ENV_FILE = DEPLOY / "systemd" / "media-sync.env"
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(
-    ANALYZE is None, reason="systemd-analyze missing: apt-get install systemd"
-)
+needs_analyze = pytest.mark.usefixtures("systemd_analyze")
+
+
+@pytest.fixture
+def systemd_analyze() -> None:
+    assert ANALYZE is not None, "systemd-analyze missing: apt-get install systemd"
 
 
 def local_copy(unit: str, tmp_path: Path) -> Path:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 
@@ -18,7 +19,7 @@ CLIPS = ("clip-a.mp4", "clip-b.mov", "still.jpg")
 def make_project(client: TestClient[Any], root: Path, name: str = "Foo") -> str:
     """Create a project through the API and put real bytes into its originals."""
     response = client.post("/api/projects", json={"name": name})
-    assert response.status_code in (200, 201), response.text
+    assert response.status_code == 201, response.text
     folder: str = response.json()["name"]
     originals = root / folder / "ingest" / "originals"
     for index, clip in enumerate(CLIPS):
@@ -27,8 +28,29 @@ def make_project(client: TestClient[Any], root: Path, name: str = "Foo") -> str:
 
 
 def open_body(project: str, *clips: str, **extra: Any) -> dict[str, Any]:
+    """The body of `POST /api/resolve/open` for `clips` (default: the first) of `project`."""
     paths = [f"ingest/originals/{clip}" for clip in (clips or CLIPS[:1])]
     return {"project": project, "media_rel_paths": paths, "mode": "import", **extra}
+
+
+def opened(response: httpx.Response, *, created: bool = True) -> dict[str, Any]:
+    """The job of a `POST /api/resolve/open` answer, after checking the original's envelope:
+    200 `{ok: true, job_id, created, job, instructions}`."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["ok"] is True and body["created"] is created
+    job: dict[str, Any] = body["job"]
+    assert body["job_id"] == job["id"]
+    assert body["instructions"]
+    return job
+
+
+def acted(response: httpx.Response) -> dict[str, Any]:
+    """The job of a 200 queue-action answer (`{ok: true, ...job}`), without the `ok` flag."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body.pop("ok") is True
+    return body
 
 
 @pytest.fixture

@@ -16,12 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.jobs.conftest import CLIPS, open_body
+from tests.jobs.conftest import CLIPS, open_body, opened
 from tests.jobs.test_live_queue import live_project
 from tests.support.server import REPO, LiveServer, serving
-
-pytest.importorskip("daemon.resolve.agent")
-pytest.importorskip("tests.resolve.fake_resolve")
 
 pytestmark = pytest.mark.e2e
 
@@ -98,12 +95,12 @@ def test_a_job_opened_over_http_is_imported_by_the_agent(
     originals = server.root / project / "ingest" / "originals"
     with server.client() as http:
         response = http.post("/api/resolve/open", json=open_body(project, CLIPS[0], CLIPS[2]))
-        assert response.status_code == 201, response.text
-        job_id = response.json()["id"]
+        job_id = opened(response)["id"]
     (originals / CLIPS[0]).rename(originals / "renamed.mp4")  # gone between open and import
     run_once(server, "edit-bay", tmp_path / "agent.log")
     job = wait_for(job_in(server, job_id, "done", "failed"), 30, "the job to finish")
     assert job["status"] == "done", job
+    assert job["done_at"] and job["failed_at"] is None
     assert job["claimed_by"] == "edit-bay" and job["attempts"] == 1
     results = {r["path"]: r for r in job["result"]["results"]}
     assert results[f"ingest/originals/{CLIPS[2]}"]["status"] == "imported"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.jobs.conftest import make_project, open_body
+from tests.jobs.conftest import make_project, open_body, opened
 
 
 def total_jobs(client: TestClient[Any]) -> int:
@@ -21,9 +21,7 @@ def total_jobs(client: TestClient[Any]) -> int:
 
 def test_open_queues_a_job_with_what_the_agent_needs(client: TestClient[Any], project: str) -> None:
     body = open_body(project, "clip-a.mp4", "clip-b.mov", mode="reveal")
-    response = client.post("/api/resolve/open", json=body)
-    assert response.status_code == 201, response.text
-    job = response.json()
+    job = opened(client.post("/api/resolve/open", json=body))
     assert job["status"] == "pending"
     assert job["mode"] == "reveal_in_explorer"
     assert job["project"] == job["project_folder"] == job["resolve_project"] == project
@@ -31,6 +29,8 @@ def test_open_queues_a_job_with_what_the_agent_needs(client: TestClient[Any], pr
     assert job["media_rel_paths"] == ["ingest/originals/clip-a.mp4", "ingest/originals/clip-b.mov"]
     assert job["source_rel_paths"] == [f"{project}/{p}" for p in job["media_rel_paths"]]
     assert job["attempts"] == 0 and job["claimed_by"] is None and job["result"] is None
+    assert job["claimed_at"] is None and job["error"] is None
+    assert job["done_at"] is None and job["failed_at"] is None
     assert job["created_at"].endswith("Z")
     assert client.get(f"/api/resolve/jobs/{job['id']}").json() == job
 
@@ -38,19 +38,19 @@ def test_open_queues_a_job_with_what_the_agent_needs(client: TestClient[Any], pr
 def test_new_and_select_name_the_media_project_separately(
     client: TestClient[Any], project: str
 ) -> None:
-    new = client.post(
-        "/api/resolve/open",
-        json=open_body("__new__", new_project_name="Edit 2", media_project=project),
+    new = opened(
+        client.post(
+            "/api/resolve/open",
+            json=open_body("__new__", new_project_name="Edit 2", media_project=project),
+        )
     )
-    assert new.status_code == 201, new.text
-    assert new.json()["resolve_project"] == new.json()["new_project_name"] == "Edit 2"
-    assert new.json()["project"] == project
+    assert new["resolve_project"] == new["new_project_name"] == "Edit 2"
+    assert new["project"] == project
     body = open_body("__select__", media_project=project, new_project_name="ignored")
-    select = client.post("/api/resolve/open", json=body)
-    assert select.status_code == 201, select.text
-    assert select.json()["resolve_project"] is None
-    assert select.json()["new_project_name"] is None
-    assert select.json()["source_rel_paths"] == [f"{project}/ingest/originals/clip-a.mp4"]
+    select = opened(client.post("/api/resolve/open", json=body))
+    assert select["resolve_project"] is None
+    assert select["new_project_name"] is None
+    assert select["source_rel_paths"] == [f"{project}/ingest/originals/clip-a.mp4"]
 
 
 @pytest.fixture
@@ -133,18 +133,17 @@ def test_a_body_that_is_not_an_object_is_400(client: TestClient[Any], project: s
 
 def test_a_double_click_makes_one_job(client: TestClient[Any], project: str) -> None:
     body = open_body(project, "clip-a.mp4", "still.jpg")
-    first = client.post("/api/resolve/open", json=body, headers={"Idempotency-Key": "click-1"})
-    second = client.post("/api/resolve/open", json=body, headers={"Idempotency-Key": "click-1"})
-    assert (first.status_code, second.status_code) == (201, 200)
-    assert first.json()["id"] == second.json()["id"]
-    assert first.json()["idempotency_key"] == "click-1"
+    click = {"Idempotency-Key": "click-1"}
+    first = opened(client.post("/api/resolve/open", json=body, headers=click))
+    second = opened(client.post("/api/resolve/open", json=body, headers=click), created=False)
+    assert second == first  # the first job, unchanged
+    assert first["idempotency_key"] == "click-1"
     in_body = client.post("/api/resolve/open", json={**body, "idempotency_key": "click-1"})
-    assert in_body.status_code == 200 and in_body.json()["id"] == first.json()["id"]
+    assert opened(in_body, created=False)["id"] == first["id"]
     assert total_jobs(client) == 1
     other = client.post("/api/resolve/open", json=body, headers={"Idempotency-Key": "click-2"})
-    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
-    without_key = client.post("/api/resolve/open", json=body)
-    assert without_key.status_code == 201
+    assert opened(other)["id"] != first["id"]
+    opened(client.post("/api/resolve/open", json=body))
     assert total_jobs(client) == 3
 
 
@@ -152,7 +151,7 @@ def test_a_reused_key_for_another_request_is_a_conflict(
     client: TestClient[Any], project: str
 ) -> None:
     headers = {"Idempotency-Key": "k"}
-    assert client.post("/api/resolve/open", json=open_body(project), headers=headers).is_success
+    opened(client.post("/api/resolve/open", json=open_body(project), headers=headers))
     changed = open_body(project, "still.jpg")
     response = client.post("/api/resolve/open", json=changed, headers=headers)
     assert response.status_code == 409
@@ -165,8 +164,6 @@ def test_media_from_another_project_into_a_named_resolve_project(
 ) -> None:
     other = make_project(client, roots[0], "Bar")
     body = open_body("Wedding Edit", media_project=other)
-    response = client.post("/api/resolve/open", json=body)
-    assert response.status_code == 201, response.text
-    job = response.json()
+    job = opened(client.post("/api/resolve/open", json=body))
     assert (job["resolve_project"], job["project"]) == ("Wedding Edit", other)
     assert job["source_rel_paths"] == [f"{other}/ingest/originals/clip-a.mp4"]

@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.jobs.conftest import make_project, open_body
+from tests.jobs.conftest import acted, make_project, open_body, opened
 
 
 def open_jobs(client: TestClient[Any], project: str, count: int) -> list[int]:
     ids = []
     for _ in range(count):
-        response = client.post("/api/resolve/open", json=open_body(project))
-        assert response.status_code == 201, response.text
-        ids.append(response.json()["id"])
+        ids.append(opened(client.post("/api/resolve/open", json=open_body(project)))["id"])
     return ids
 
 
@@ -62,9 +60,10 @@ def test_complete_stores_per_clip_results(client: TestClient[Any], project: str)
         f"/api/resolve/jobs/{job_id}/complete",
         json={"claimed_by": "edit-bay", "results": results, "bin": project},
     )
-    assert response.status_code == 200, response.text
-    done = response.json()
+    done = acted(response)
     assert done["status"] == "done" and done["finished_at"] and done["lease_expires_at"] is None
+    assert done["done_at"] == done["finished_at"] and done["done_at"].endswith("Z")
+    assert done["failed_at"] is None and done["error"] is None
     assert done["result"]["results"] == results
     assert done["result"]["summary"] == {"imported": 1, "skipped": 1, "missing": 0, "failed": 0}
     assert done["result"]["bin"] == project
@@ -81,9 +80,9 @@ def test_complete_without_a_body_and_bad_results(client: TestClient[Any], projec
     )
     assert bad.status_code == 400
     assert job(client, first)["status"] == "claimed"
-    plain = client.post(f"/api/resolve/jobs/{second}/complete")
-    assert plain.status_code == 200 and plain.json()["status"] == "done"
-    assert plain.json()["result"] is None
+    plain = acted(client.post(f"/api/resolve/jobs/{second}/complete"))
+    assert plain["status"] == "done" and plain["done_at"]
+    assert plain["result"] is None
 
 
 @pytest.mark.parametrize("how", ["query", "body"])
@@ -99,8 +98,11 @@ def test_fail_takes_the_error_from_query_or_body(
         response = client.post(
             f"/api/resolve/jobs/{job_id}/fail", json={"claimed_by": "a", "error": message}
         )
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "failed" and response.json()["error"] == message
+    failed = acted(response)
+    assert failed["status"] == "failed" and failed["error"] == message
+    assert failed["failed_at"] == failed["finished_at"] and failed["failed_at"].endswith("Z")
+    assert failed["done_at"] is None
+    assert job(client, job_id) == failed
     assert claim(client, "a") == []
 
 
@@ -112,26 +114,27 @@ def test_only_the_holder_may_act(client: TestClient[Any], project: str) -> None:
         assert response.status_code == 409, action
         assert "claimed by 'a', not 'b'" in response.json()["detail"]
     beat = client.post(f"/api/resolve/jobs/{job_id}/heartbeat", params={"claimed_by": "a"})
-    assert beat.status_code == 200 and beat.json()["status"] == "claimed"
+    assert acted(beat)["status"] == "claimed"
 
 
 def test_release_returns_the_job_first_in_line(client: TestClient[Any], project: str) -> None:
     first, second = open_jobs(client, project, 2)
     claim(client, "a")
-    released = client.post(f"/api/resolve/jobs/{first}/release", params={"claimed_by": "a"})
-    assert released.status_code == 200, released.text
-    assert released.json()["status"] == "pending"
-    assert released.json()["attempts"] == 0 and released.json()["claimed_by"] is None
+    released = acted(client.post(f"/api/resolve/jobs/{first}/release", params={"claimed_by": "a"}))
+    assert released["status"] == "pending"
+    assert released["attempts"] == 0 and released["claimed_by"] is None
+    assert released["claimed_at"] is None
     assert [j["id"] for j in claim(client, "b")] == [first]
     assert job(client, second)["status"] == "pending"
 
 
 def test_cancel_while_claimed_stops_the_agent(client: TestClient[Any], project: str) -> None:
     pending, held = open_jobs(client, project, 2)
-    client.post(f"/api/resolve/jobs/{pending}/cancel")
+    assert acted(client.post(f"/api/resolve/jobs/{pending}/cancel"))["status"] == "canceled"
     assert [j["id"] for j in claim(client, "a")] == [held]
-    canceled = client.post(f"/api/resolve/jobs/{held}/cancel")
-    assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+    canceled = acted(client.post(f"/api/resolve/jobs/{held}/cancel"))
+    assert canceled["status"] == "canceled"
+    assert canceled["done_at"] is None and canceled["failed_at"] is None
     beat = client.post(f"/api/resolve/jobs/{held}/heartbeat", params={"claimed_by": "a"})
     assert beat.status_code == 409 and "canceled" in beat.json()["detail"]
     done = client.post(f"/api/resolve/jobs/{held}/complete", json={"claimed_by": "a"})
@@ -160,7 +163,7 @@ def test_unknown_jobs_are_404(client: TestClient[Any], method: str, path: str) -
 def test_listing_is_newest_first_and_filters(client: TestClient[Any], project: str) -> None:
     ids = open_jobs(client, project, 4)
     claim(client, "a", limit=1)
-    client.post(f"/api/resolve/jobs/{ids[3]}/cancel")
+    acted(client.post(f"/api/resolve/jobs/{ids[3]}/cancel"))
     listing = client.get("/api/resolve/jobs").json()
     assert [j["id"] for j in listing["jobs"]] == ids[::-1] and listing["total"] == 4
     pending = client.get("/api/resolve/jobs", params={"status": "pending"}).json()
@@ -190,6 +193,7 @@ def test_an_expired_lease_returns_the_job_then_fails_it(
     assert claim(client, "c") == []
     failed = job(client, job_id)
     assert failed["status"] == "failed" and failed["attempts"] == 2
+    assert failed["failed_at"] and failed["done_at"] is None
     assert "lease expired 2 times" in failed["error"] and "'b'" in failed["error"]
 
 
@@ -203,9 +207,9 @@ def test_heartbeats_keep_a_claim_past_its_lease(
     deadline = time.monotonic() + 1.5
     while time.monotonic() < deadline:
         beat = client.post(f"/api/resolve/jobs/{job_id}/heartbeat", params={"claimed_by": "a"})
-        assert beat.status_code == 200, beat.text
+        assert acted(beat)["status"] == "claimed"
         time.sleep(0.15)
     assert claim(client, "b") == []
     assert job(client, job_id)["status"] == "claimed"
-    done = client.post(f"/api/resolve/jobs/{job_id}/complete", params={"claimed_by": "a"})
-    assert done.status_code == 200 and done.json()["attempts"] == 1
+    done = acted(client.post(f"/api/resolve/jobs/{job_id}/complete", params={"claimed_by": "a"}))
+    assert done["status"] == "done" and done["attempts"] == 1 and done["done_at"]

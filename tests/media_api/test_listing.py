@@ -1,4 +1,4 @@
-"""The explorer listing: fields, filters, sorts and cursor pagination over many files."""
+"""The explorer listing: fields, filters, sorts, every item at once, and cursor pagination."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from daemon.catalog import Catalog, Content, File, Project
+from daemon.listing import BATCH
 from daemon.settings import Settings
 
 
@@ -32,15 +33,25 @@ def test_listing_has_spec_fields_and_urls(client: TestClient[Any]) -> None:
     project = _create(client)
     client.post(f"/api/projects/{project}/upload", files={"file": ("a.jpg", _jpeg((1, 2, 3)))})
     client.post(f"/api/projects/{project}/upload", files={"file": ("b.mov", b"\0" * 1000)})
-    body = client.get(f"/api/projects/{project}/media?sort=name&order=asc").json()
+    response = client.get(f"/api/projects/{project}/media?sort=name&order=asc")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["project"], body["source"]) == (project, "primary")
+    assert body["counts"] and body["instructions"]
     assert body["total"] == 2 and body["next_cursor"] is None
-    first = body["items"][0]
+    assert "items" not in body
+    first = body["media"][0]
     for key in (
         "relative_path",
         "sha256",
+        "blake3",
         "size",
         "uploaded_at",
+        "tags",
+        "derived_tags",
+        "name",
         "kind",
+        "mime",
         "thumb_url",
         "stream_url",
         "download_url",
@@ -53,14 +64,18 @@ def test_listing_has_spec_fields_and_urls(client: TestClient[Any]) -> None:
         "rotation",
         "captured_at",
         "captured_from",
+        "meta_status",
+        "meta_error",
     ):
         assert key in first
     assert first["relative_path"] == "ingest/originals/a.jpg"
-    assert first["kind"] == "image"
+    assert first["kind"] == "image" and first["name"] == "a.jpg"
+    assert first["tags"] == [] and first["derived_tags"] == ["image", "jpg"]
     assert first["stream_url"].endswith(f"/media/{project}/ingest/originals/a.jpg")
     assert first["download_url"].endswith(f"/media/{project}/download/ingest/originals/a.jpg")
     assert first["thumb_url"].endswith(f"/thumbnails/{project}/{first['sha256']}.jpg")
-    assert [i["kind"] for i in body["items"]] == ["image", "video"]
+    assert [i["kind"] for i in body["media"]] == ["image", "video"]
+    assert body["media"][1]["derived_tags"] == ["mov", "video"]
 
 
 def test_kind_filter_and_name_search(client: TestClient[Any]) -> None:
@@ -72,9 +87,9 @@ def test_kind_filter_and_name_search(client: TestClient[Any]) -> None:
         )
     client.post(f"/api/projects/{project}/upload", files={"file": ("city.mov", b"x" * 10)})
     videos = client.get(f"/api/projects/{project}/media?kind=video").json()
-    assert [i["name"] for i in videos["items"]] == ["city.mov"]
+    assert [i["name"] for i in videos["media"]] == ["city.mov"]
     found = client.get(f"/api/projects/{project}/media?q=beach_1").json()
-    assert [i["name"] for i in found["items"]] == ["beach_1.jpg"]
+    assert [i["name"] for i in found["media"]] == ["beach_1.jpg"]
     # LIKE wildcards in the query are literal
     assert client.get(f"/api/projects/{project}/media?q=beach%25").json()["total"] == 0
 
@@ -154,7 +169,8 @@ def test_cursor_walk_over_ten_thousand_files(
             url += f"&cursor={cursor}"
         body = client.get(url).json()
         assert body["total"] == 10_000
-        seen.extend(body["items"])
+        assert len(body["media"]) == 1000
+        seen.extend(body["media"])
         cursor = body["next_cursor"]
         if cursor is None:
             break
@@ -168,8 +184,68 @@ def test_offset_pagination(client: TestClient[Any], settings: Settings) -> None:
     project = _create(client)
     _bulk_rows(settings, project, 50)
     page = client.get(f"/api/projects/{project}/media?sort=name&order=asc&limit=10&offset=20")
-    names = [i["name"] for i in page.json()["items"]]
+    assert page.status_code == 200, page.text
+    names = [i["name"] for i in page.json()["media"]]
     assert names == [f"clip_{i:05d}.mov" for i in range(20, 30)]
+    assert page.json()["total"] == 50 and page.json()["next_cursor"] is not None
+
+
+def _every_item(client: TestClient[Any], url: str) -> dict[str, Any]:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert body["next_cursor"] is None
+    assert body["total"] == len(body["media"])
+    return body
+
+
+def test_a_listing_without_paging_parameters_returns_every_item(
+    client: TestClient[Any], settings: Settings
+) -> None:
+    project = _create(client)
+    count = BATCH + 500  # more than one internal batch: the answer is streamed in two
+    names = _bulk_rows(settings, project, count)
+    body = _every_item(client, f"/api/projects/{project}/media?sort=name&order=asc")
+    assert [i["relative_path"] for i in body["media"]] == sorted(names)
+    assert body["total"] == count and body["project"] == project
+    assert all(i["stream_url"] and i["thumb_url"] for i in body["media"])
+    newest_first = _every_item(client, f"/api/projects/{project}/media")["media"]
+    captured = [i["captured_at"] for i in newest_first]
+    assert len(captured) == count and captured == sorted(captured, reverse=True)
+    movs = _every_item(client, f"/api/projects/{project}/media?tag=mov")
+    assert len({i["relative_path"] for i in movs["media"]}) == count
+    assert _every_item(client, f"/api/projects/{project}/media?tag=image")["media"] == []
+
+
+def test_tag_filters_by_derived_tags(client: TestClient[Any]) -> None:
+    project = _create(client)
+    uploads = {
+        "a.jpg": _jpeg((1, 2, 3)),
+        "b.mov": b"m" * 100,
+        "c.mp4": b"p" * 100,
+        "d.m4a": b"a" * 100,
+    }
+    for name, data in uploads.items():
+        response = client.post(f"/api/projects/{project}/upload", files={"file": (name, data)})
+        assert response.status_code == 200, response.text
+
+    def tagged(tag: str) -> list[str]:
+        url = f"/api/projects/{project}/media?sort=name&order=asc&tag={tag}"
+        return [i["name"] for i in _every_item(client, url)["media"]]
+
+    assert tagged("video") == ["b.mov", "c.mp4"]
+    assert tagged("mov") == ["b.mov"]
+    assert tagged("MOV") == ["b.mov"]  # tags are compared lower-cased
+    assert tagged("image") == tagged("jpg") == ["a.jpg"]
+    assert tagged("audio") == tagged("m4a") == ["d.m4a"]
+    assert tagged("ov") == tagged("ingest") == tagged("originals") == []  # whole tags only
+    assert tagged("") == ["a.jpg", "b.mov", "c.mp4", "d.m4a"]  # an empty tag filters nothing
+    items = {i["name"]: i for i in _every_item(client, f"/api/projects/{project}/media")["media"]}
+    assert items["d.m4a"]["derived_tags"] == ["audio", "m4a"]
+    assert items["d.m4a"]["thumb_url"] is None and items["c.mp4"]["thumb_url"]
+    paged = client.get(f"/api/projects/{project}/media?tag=video&limit=1").json()
+    assert len(paged["media"]) == 1 and paged["total"] == 2 and paged["next_cursor"]
 
 
 def test_listing_of_missing_project_is_404_and_creates_nothing(

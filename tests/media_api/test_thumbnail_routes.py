@@ -53,7 +53,7 @@ def test_thumbnail_made_in_background_and_served_immutable(
     assert image.format == "JPEG" and max(image.size) == 640
     r, g, b = image.convert("RGB").getpixel((320, 180))
     assert g > 150 and r < 60 and b < 80
-    item = client.get(f"/api/projects/{project}/media").json()["items"][0]
+    item = client.get(f"/api/projects/{project}/media").json()["media"][0]
     assert item["width"] == 1600 and item["height"] == 900 and item["meta_status"] == "ok"
 
 
@@ -97,7 +97,7 @@ def test_on_demand_thumbnail_is_made_once_for_concurrent_requests(
 def test_unknown_thumbnail_is_404(client: TestClient[Any]) -> None:
     project = client.post("/api/projects", json={"name": "Nothing"}).json()["name"]
     assert client.get(f"/thumbnails/{project}/{'0' * 64}.jpg").status_code == 404
-    assert client.get(f"/thumbnails/{project}/../../index.json").status_code in (400, 404)
+    assert client.get(f"/thumbnails/{project}/..%2F..%2Findex.json").status_code == 404
     assert client.get(f"/thumbnails/{project}/notasha.jpg").status_code == 404
 
 

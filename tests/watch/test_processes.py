@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from tests.support.server import start_server
+from tests.support.server import LiveServer, start_server
 from tests.watch.helpers import wait_for, write
 
 ORIG = "ingest/originals"
@@ -27,6 +28,10 @@ def _catalog_rows(state: Path) -> list[tuple[str, str]]:
         db.close()
 
 
+def _watching(daemon: LiveServer) -> bool:
+    return "media-sync daemon watching" in daemon.log()
+
+
 @pytest.mark.e2e
 def test_two_processes_ingesting_the_same_files_leave_one_entry_each(
     roots: tuple[Path, Path],
@@ -36,16 +41,20 @@ def test_two_processes_ingesting_the_same_files_leave_one_entry_each(
     server = start_server(root, state, args=["--no-watch"], env=FAST)
     daemons = [start_server(root, state, command="daemon", env=FAST) for _ in range(2)]
     try:
+        for daemon in daemons:  # both really race (and handle SIGTERM) before the files land
+            assert wait_for(partial(_watching, daemon), timeout=30), daemon.log()
         names = [f"clip{i:02d}.mov" for i in range(20)]
         for name in names:
             write(root / "P1-Race" / ORIG / name, name.encode() * 5000)
         with server.client() as http:
             for _ in range(3):  # the ingress reindexes while both daemons ingest
-                assert http.post("/api/projects/P1-Race/reindex").status_code == 200
+                response = http.post("/api/projects/P1-Race/reindex")
+                assert response.status_code == 200, response.text
+                assert response.json()["status"] == "ok", response.text
         expected = [("P1-Race", f"{ORIG}/{n}") for n in names]
         assert wait_for(lambda: _catalog_rows(state) == expected, timeout=30), _catalog_rows(state)
         with server.client() as http:
-            files = http.get("/api/projects/P1-Race").json()["index"]["files"]
+            files = http.get("/api/projects/P1-Race").json()["files"]
         assert sorted(f["relative_path"] for f in files) == [p for _, p in expected]
     finally:
         codes = [d.stop() for d in daemons]

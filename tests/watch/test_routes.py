@@ -15,6 +15,14 @@ from tests.watch.helpers import wait_for, write
 ORIG = "ingest/originals"
 
 
+def _index_entries(client: TestClient[object], project: str) -> dict[str, dict[str, object]]:
+    """The project's index.json entries (top level of `GET /api/projects/{p}`) by path."""
+    response = client.get(f"/api/projects/{project}")
+    assert response.status_code == 200, response.text
+    assert "index" not in response.json()
+    return {f["relative_path"]: f for f in response.json()["files"]}
+
+
 def test_project_reindex_summary(client: TestClient[object], roots: tuple[Path, Path]) -> None:
     root, _ = roots
     project = root / "P1-Shoot"
@@ -22,17 +30,29 @@ def test_project_reindex_summary(client: TestClient[object], roots: tuple[Path, 
     write(project / ORIG / "b.mov", b"b")
     write(project / ORIG / "notes.txt", b"n")
     write(project / "stray.mp4", b"s")
-    body = client.get("/api/projects/P1-Shoot/reindex").json()
+    response = client.get("/api/projects/P1-Shoot/reindex")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["project"], body["source"]) == ("P1-Shoot", "primary")
     assert (body["indexed"], body["relocated"], body["skipped_unsupported"]) == (3, 1, 1)
-    assert body["counts"]["files"] == 3 and body["status"] == "ok"
+    assert (body["removed"], body["renamed"]) == (0, 0)
+    assert body["counts"]["files"] == 3 and body["status"] == "ok" and body["instructions"]
+    new_paths = {f"{ORIG}/a.mov", f"{ORIG}/b.mov", f"{ORIG}/stray.mp4"}
+    assert {f["relative_path"] for f in body["files"]} == new_paths
+    indexed = _index_entries(client, "P1-Shoot")
+    for entry in body["files"]:  # each is the new index.json entry, tags and mtime_ns included
+        assert entry == indexed[entry["relative_path"]], (entry, indexed[entry["relative_path"]])
     os.unlink(project / ORIG / "a.mov")
     response = client.post("/api/projects/P1-Shoot/reindex")
     assert response.status_code == 200
     body = response.json()
     assert (body["indexed"], body["removed"], body["unchanged"]) == (0, 1, 2)
+    assert body["files"] == []  # nothing new
     assert body["counts"]["removed_missing_records"] == 1
-    listed = client.get("/api/projects/P1-Shoot").json()["index"]["files"]
-    assert {f["relative_path"] for f in listed} == {f"{ORIG}/b.mov", f"{ORIG}/stray.mp4"}
+    assert set(_index_entries(client, "P1-Shoot")) == {f"{ORIG}/b.mov", f"{ORIG}/stray.mp4"}
+
+
+PROJECT_KEYS = {"name", "indexed", "removed", "relocated", "skipped_unsupported", "files"}
 
 
 def test_global_reindex_reports_every_source_and_offline_ones(
@@ -43,12 +63,31 @@ def test_global_reindex_reports_every_source_and_offline_ones(
     other = tmp_path / "nas"
     write(other / "P1-Nas" / ORIG / "n.mov", b"n")
     assert client.post("/api/sources", json={"name": "nas", "root": str(other)}).status_code == 201
-    body = client.get("/reindex").json()
+    response = client.get("/reindex")
+    assert response.status_code == 200, response.text
+    body = response.json()
     assert body["indexed"] == 2 and {s["source"] for s in body["sources"]} == {"primary", "nas"}
+    assert (body["indexed_projects"], body["indexed_files"], body["removed_missing"]) == (2, 2, 0)
+    assert body["status"] == "ok" and body["instructions"]
+    by_source = {s["source"]: s for s in body["sources"]}
+    assert by_source["primary"]["root"] == str(root) and by_source["nas"]["root"] == str(other)
+    assert by_source["primary"]["accessible"] is True and by_source["nas"]["accessible"] is True
+    (nas_project,) = by_source["nas"]["projects"]
+    assert set(nas_project) >= PROJECT_KEYS
+    assert (nas_project["name"], nas_project["indexed"], nas_project["removed"]) == ("P1-Nas", 1, 0)
+    assert [f["relative_path"] for f in nas_project["files"]] == [f"{ORIG}/n.mov"]
+    (primary_project,) = by_source["primary"]["projects"]
+    assert (primary_project["name"], primary_project["indexed"]) == ("P1-A", 1)
+    assert {f["relative_path"] for f in body["files"]} == {f"{ORIG}/a.mov", f"{ORIG}/n.mov"}
     os.rename(other, tmp_path / "nas-unplugged")
-    body = client.post("/reindex").json()
+    response = client.post("/reindex")
+    assert response.status_code == 200, response.text
+    body = response.json()
     assert body["offline_sources"][0]["source"] == "nas" and body["removed"] == 0
+    assert body["removed_missing"] == 0 and body["indexed_files"] == 0 and body["files"] == []
     assert body["status"] == "degraded"
+    nas = next(s for s in body["sources"] if s["source"] == "nas")
+    assert nas["accessible"] is False and nas["error"] and nas["projects"] == []
 
 
 def test_auto_organize_dry_run_moves_nothing(
@@ -58,16 +97,54 @@ def test_auto_organize_dry_run_moves_nothing(
     write(root / "clip.mov", b"c")
     write(root / ".DS_Store", b"x")
     write(root / "todo.txt", b"t")
-    body = client.post("/api/projects/auto-organize?dry_run=true").json()
-    assert body["dry_run"] is True
+    response = client.post("/api/projects/auto-organize?dry_run=true")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["dry_run"] is True and body["status"] == "ok" and body["health"] == "ok"
     assert body["moves"] == [
         {"source": "primary", "from": "clip.mov", "to": f"Unsorted-Loose/{ORIG}/clip.mov"}
     ]
+    assert body["moved"] == 1  # would move
+    (primary,) = body["sources"]
+    assert (primary["source"], primary["moved"], primary["files"]) == ("primary", 1, ["clip.mov"])
+    assert primary["destination_project"] == "Unsorted-Loose"
     assert (root / "clip.mov").exists() and not (root / "Unsorted-Loose").exists()
-    body = client.post("/api/projects/auto-organize").json()
-    assert body["relocated"] == 1 and body["indexed"] == 1
+    response = client.post("/api/projects/auto-organize")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["dry_run"] is False and body["status"] == "ok" and body["health"] == "ok"
+    assert body["moved"] == 1 and body["relocated"] == 1 and body["indexed"] == 1
+    (primary,) = body["sources"]
+    assert (primary["moved"], primary["files"]) == (1, ["clip.mov"])
+    assert primary["destination_project"] == "Unsorted-Loose"
     assert (root / "Unsorted-Loose" / ORIG / "clip.mov").exists()
     assert (root / ".DS_Store").exists() and (root / "todo.txt").exists()
+    again = client.post("/api/projects/auto-organize").json()
+    assert again["status"] == "ok" and again["moved"] == 0
+    (primary,) = again["sources"]
+    assert (primary["moved"], primary["destination_project"], primary["files"]) == (0, None, [])
+
+
+def test_auto_organize_answers_ok_and_reports_an_offline_source_as_degraded_health(
+    client: TestClient[object], roots: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, _ = roots
+    other = tmp_path / "nas"
+    other.mkdir()
+    assert client.post("/api/sources", json={"name": "nas", "root": str(other)}).status_code == 201
+    write(root / "loose.mp4", b"l")
+    os.rename(other, tmp_path / "nas-unplugged")
+    response = client.post("/api/projects/auto-organize")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok" and body["health"] == "degraded"  # the original's status
+    assert [o["source"] for o in body["offline_sources"]] == ["nas"]
+    assert body["moved"] == 1
+    by_source = {s["source"]: s for s in body["sources"]}
+    assert by_source["primary"]["files"] == ["loose.mp4"] and by_source["primary"]["moved"] == 1
+    assert by_source["nas"]["moved"] == 0 and by_source["nas"]["destination_project"] is None
+    assert by_source["nas"]["accessible"] is False
+    assert (root / "Unsorted-Loose" / ORIG / "loose.mp4").exists()
 
 
 def test_health_shows_the_watch_mode_when_serving_with_the_watcher(settings: Settings) -> None:
