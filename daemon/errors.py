@@ -18,6 +18,7 @@ MediaSyncError
 │   ├── AlreadyExists
 │   └── InvalidTransition    a job cannot move from its state to the one asked
 ├── Unavailable              a source root is offline or unreadable
+│   └── StorageFull          the disk holding a root is full (ENOSPC/EDQUOT)
 ├── CorruptFile              a registry or index file on disk cannot be parsed
 └── ClientDisconnected       the uploader went away mid-body
 """
@@ -99,6 +100,10 @@ class InvalidTransition(Conflict):
 
 
 class Unavailable(MediaSyncError):
+    pass
+
+
+class StorageFull(Unavailable):
     pass
 
 

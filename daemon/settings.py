@@ -96,6 +96,17 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _paths(value: str) -> tuple[Path, ...]:
+    return tuple(_path(part) for part in _csv(value))
+
+
+def _token(value: str) -> str:
+    token = value.strip()
+    if token and (len(token) < 16 or any(c.isspace() or not c.isprintable() for c in token)):
+        raise ValueError("must be at least 16 printable characters without spaces")
+    return token
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MEDIA_SYNC_PROJECTS_ROOT",
@@ -217,6 +228,83 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "MEDIA_SYNC_ALLOWED_HOSTS",
+        "allowed_hosts",
+        "",
+        "Comma-separated extra host names the service answers to. IP addresses, `localhost`, "
+        "this machine's own names and the host of MEDIA_SYNC_PUBLIC_URL are always allowed; "
+        "a request naming any other `Host` is refused (DNS rebinding).",
+        _csv,
+    ),
+    Setting(
+        "MEDIA_SYNC_SOURCE_PARENTS",
+        "source_parents",
+        "",
+        "Comma-separated folders under which extra sources may be registered; empty means "
+        "the parent folder of MEDIA_SYNC_PROJECTS_ROOT.",
+        _paths,
+    ),
+    Setting(
+        "MEDIA_SYNC_API_TOKEN",
+        "api_token",
+        "",
+        "When set, every request must carry this token (`Authorization: Bearer`, the page's "
+        "login cookie, or `?token=` for Shortcuts); empty leaves the LAN open.",
+        _token,
+    ),
+    Setting(
+        "MEDIA_SYNC_READ_TOKEN",
+        "read_token",
+        "",
+        "Optional second token that may only read (list, stream, download); needs "
+        "MEDIA_SYNC_API_TOKEN to be set too.",
+        _token,
+    ),
+    Setting(
+        "MEDIA_SYNC_DECODE_MEMORY_MB",
+        "decode_memory_mb",
+        "768",
+        "Memory budget for decoding images and video frames into thumbnails; decodes that "
+        "together would need more wait their turn (a huge photo decodes alone).",
+        _positive_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_MAX_PARTS",
+        "max_parts",
+        "1000",
+        "Most file parts one multipart upload request may carry; more are refused with 413.",
+        _positive_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_MAX_CONNECTIONS",
+        "max_connections",
+        "0",
+        "Most HTTP connections served at once; `0` derives it from the open-file limit "
+        "(half of it, less a reserve), so stalled clients cannot exhaust file descriptors.",
+        _non_negative_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_HEADER_TIMEOUT_SECONDS",
+        "header_timeout_seconds",
+        "30",
+        "A client must send its request headers within this long, or is disconnected.",
+        _positive_float,
+    ),
+    Setting(
+        "MEDIA_SYNC_BODY_TIMEOUT_SECONDS",
+        "body_timeout_seconds",
+        "60",
+        "An upload that sends no byte for this long is dropped (nothing is kept).",
+        _positive_float,
+    ),
+    Setting(
+        "MEDIA_SYNC_KEEPALIVE_SECONDS",
+        "keepalive_seconds",
+        "5",
+        "How long an idle keep-alive connection stays open between requests.",
+        _positive_float,
+    ),
+    Setting(
         "MEDIA_SYNC_LOG_LEVEL",
         "log_level",
         "INFO",
@@ -247,6 +335,16 @@ class Settings:
     resolve_lease_seconds: float
     resolve_max_attempts: int
     trash_days: int
+    allowed_hosts: tuple[str, ...]
+    source_parents: tuple[Path, ...]
+    api_token: str
+    read_token: str
+    decode_memory_mb: int
+    max_parts: int
+    max_connections: int
+    header_timeout_seconds: float
+    body_timeout_seconds: float
+    keepalive_seconds: float
     log_level: str
 
     @classmethod
@@ -278,6 +376,18 @@ class Settings:
     @property
     def locks_dir(self) -> Path:
         return self.state_dir / "locks"
+
+    @property
+    def allowed_source_parents(self) -> tuple[Path, ...]:
+        """Where extra sources may live (MEDIA_SYNC_SOURCE_PARENTS, else the primary's parent)."""
+        return self.source_parents or (self.projects_root.parent,)
+
+    @property
+    def decode_memory_bytes(self) -> int:
+        return self.decode_memory_mb * 1024 * 1024
+
+
+SECRET_SETTINGS = frozenset({"MEDIA_SYNC_API_TOKEN", "MEDIA_SYNC_READ_TOKEN"})
 
 
 def setting_names() -> list[str]:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from daemon.errors import MediaSyncError, SettingsError
-from daemon.settings import SETTINGS, Settings
+from daemon.settings import SECRET_SETTINGS, SETTINGS, Settings
 
 
 def _port_flag(value: str) -> int:
@@ -107,7 +107,10 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def cmd_settings(args: argparse.Namespace) -> int:
     settings = _settings(args)
     for setting in SETTINGS:
-        print(f"{setting.env}={getattr(settings, setting.attr)!r}")
+        value = getattr(settings, setting.attr)
+        if setting.env in SECRET_SETTINGS and value:
+            value = "(set, hidden)"
+        print(f"{setting.env}={value!r}")
     return 0
 
 

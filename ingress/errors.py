@@ -18,6 +18,7 @@ STATUS: list[tuple[type[e.MediaSyncError], int]] = [
     (e.InvalidInput, 400),
     (e.NotFound, 404),
     (e.Conflict, 409),
+    (e.StorageFull, 507),
     (e.Unavailable, 503),
     (e.CorruptFile, 503),
     (e.CatalogError, 503),

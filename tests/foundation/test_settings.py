@@ -33,6 +33,16 @@ EXPECTED_DEFAULTS = {
     "resolve_lease_seconds": 120.0,
     "resolve_max_attempts": 3,
     "trash_days": 30,
+    "allowed_hosts": (),
+    "source_parents": (),
+    "api_token": "",
+    "read_token": "",
+    "decode_memory_mb": 768,
+    "max_parts": 1000,
+    "max_connections": 0,
+    "header_timeout_seconds": 30.0,
+    "body_timeout_seconds": 60.0,
+    "keepalive_seconds": 5.0,
     "log_level": "INFO",
 }
 
@@ -65,6 +75,16 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": "30",
         "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "7",
         "MEDIA_SYNC_TRASH_DAYS": "0",
+        "MEDIA_SYNC_ALLOWED_HOSTS": "nas.local, media.example",
+        "MEDIA_SYNC_SOURCE_PARENTS": f"{tmp_path / 'mnt'},{tmp_path / 'media'}",
+        "MEDIA_SYNC_API_TOKEN": "s3cret-token-0123456789",
+        "MEDIA_SYNC_READ_TOKEN": "read-only-token-0123456789",
+        "MEDIA_SYNC_DECODE_MEMORY_MB": "256",
+        "MEDIA_SYNC_MAX_PARTS": "10",
+        "MEDIA_SYNC_MAX_CONNECTIONS": "100",
+        "MEDIA_SYNC_HEADER_TIMEOUT_SECONDS": "5",
+        "MEDIA_SYNC_BODY_TIMEOUT_SECONDS": "7.5",
+        "MEDIA_SYNC_KEEPALIVE_SECONDS": "2",
         "MEDIA_SYNC_LOG_LEVEL": "debug",
     }
     assert set(env) == {s.env for s in SETTINGS}
@@ -84,6 +104,16 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert s.relocate_exclude == ("edits", "grades")
     assert (s.thumbnail_workers, s.resolve_lease_seconds, s.resolve_max_attempts) == (4, 30.0, 7)
     assert s.trash_days == 0
+    assert s.allowed_hosts == ("nas.local", "media.example")
+    assert s.source_parents == (tmp_path / "mnt", tmp_path / "media")
+    assert s.allowed_source_parents == s.source_parents
+    assert (s.api_token, s.read_token) == ("s3cret-token-0123456789", "read-only-token-0123456789")
+    assert (s.decode_memory_mb, s.max_parts, s.max_connections) == (256, 10, 100)
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.keepalive_seconds) == (
+        5.0,
+        7.5,
+        2.0,
+    )
     assert s.log_level == "DEBUG"
 
 
@@ -108,6 +138,10 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         ("MEDIA_SYNC_MAX_UPLOAD_MB", "1.5"),
         ("MEDIA_SYNC_THUMBNAIL_WORKERS", "-2"),
         ("MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS", "x"),
+        ("MEDIA_SYNC_API_TOKEN", "short"),
+        ("MEDIA_SYNC_API_TOKEN", "has a space in it 0123"),
+        ("MEDIA_SYNC_MAX_PARTS", "0"),
+        ("MEDIA_SYNC_HEADER_TIMEOUT_SECONDS", "0"),
         ("MEDIA_SYNC_LOG_LEVEL", "LOUD"),
     ],
 )
