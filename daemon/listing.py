@@ -47,6 +47,8 @@ _COLUMNS = (
     Content.meta_status,
     Content.meta_error,
 )
+
+
 @dataclass(frozen=True)
 class MediaQuery:
     """What the explorer asks for; ``paged`` is False when neither limit, cursor nor offset
