@@ -46,6 +46,11 @@ def project_facts(ref: ProjectRef) -> dict[str, Any]:
     }
 
 
+def kind_counts(kinds: dict[str, int], facts: dict[str, Any]) -> dict[str, int]:
+    """The spec's counts from files per kind and the project's counters."""
+    return _counts(kinds, facts)
+
+
 def _counts(kinds: dict[str, int], facts: dict[str, Any]) -> dict[str, int]:
     return {
         "videos": kinds.get("video", 0),

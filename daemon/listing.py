@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import peewee as pw
 
-from daemon.catalog import Catalog, Content, File
+from daemon.catalog import Content, File
 from daemon.errors import InvalidInput
 from daemon.mediatypes import MEDIA_TYPES
 from daemon.projects import ProjectRef
@@ -66,6 +67,11 @@ class MediaQuery:
     @property
     def paged(self) -> bool:
         return self.limit is not None or self.cursor is not None or self.offset is not None
+
+    @property
+    def cacheable(self) -> bool:
+        """The whole unfiltered listing (one answer per project, sort and generation)."""
+        return not self.paged and not (self.kind or self.q or self.tag)
 
     @property
     def page_size(self) -> int:
@@ -149,7 +155,15 @@ def _ordered(ref: ProjectRef, query: MediaQuery) -> Any:
 
 
 def count_media(ref: ProjectRef, query: MediaQuery) -> int:
-    return int(_filtered(ref, query.validate(), File.id).count())
+    query.validate()
+    if query.kind or query.tag:
+        return int(_filtered(ref, query, File.id).count())
+    files = File.select(File.id).where(
+        (File.source == ref.source.name) & (File.project == ref.name)
+    )
+    if query.q:  # the name filter needs no content row: count file rows alone (an index range)
+        files = files.where(pw.fn.instr(pw.fn.lower(File.rel_path), query.q.lower()) > 0)
+    return int(files.count())
 
 
 def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
@@ -170,23 +184,35 @@ def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
     }
 
 
-def iter_media(
-    catalog: Catalog, ref: ProjectRef, query: MediaQuery
-) -> Iterator[list[dict[str, Any]]]:
-    """Every matching item in batches, read through a connection of its own (one consistent
-    snapshot, memory bounded by the batch size whatever the count). Close the iterator to
-    release the connection early."""
+def iter_rows(
+    connection: Any, ref: ProjectRef, query: MediaQuery
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Every matching row (see ``media_item``) in batches, read through ``connection`` (a
+    catalog read connection of its own: one consistent snapshot, memory bounded by a batch)."""
     sql, params = _ordered(ref, query.validate()).sql()
-    connection = catalog.read_connection()
+    cursor = connection.execute(sql, params)
+    while True:
+        rows = cursor.fetchmany(BATCH)
+        if not rows:
+            return
+        yield rows
+
+
+def listing_generation(connection: Any, ref: ProjectRef) -> str | None:
+    """The version of the project's listing: this catalog's id and how many times the
+    project's rows have changed, read in ``connection``'s snapshot; None when the catalog does
+    not count changes."""
     try:
-        cursor = connection.execute(sql, params)
-        while True:
-            rows = cursor.fetchmany(BATCH)
-            if not rows:
-                return
-            yield [media_item(row) for row in rows]
-    finally:
-        connection.close()
+        catalog = connection.execute("SELECT value FROM meta WHERE key = 'catalog_id'").fetchone()
+        row = connection.execute(
+            "SELECT generation FROM listing_generation WHERE source = ? AND project = ?",
+            (ref.source.name, ref.name),
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    if catalog is None:
+        return None
+    return f"{catalog[0]}.{int(row[0]) if row else 0}"
 
 
 @functools.lru_cache(maxsize=1024)

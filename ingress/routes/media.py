@@ -13,15 +13,15 @@ from litestar.response import Stream
 from daemon.catalog import File
 from daemon.conventions import atomic_write_bytes, check_relative, safe_join
 from daemon.errors import InvalidInput, MediaNotFound
-from daemon.indexfile import project_counts
-from daemon.listing import MediaQuery, count_media, iter_media, list_media
+from daemon.indexfile import kind_counts, project_counts, project_facts
+from daemon.listing import MediaQuery, list_media
 from daemon.media.thumbnails import validate_client_thumbnail
 from daemon.mediatypes import media_type
 from daemon.previews import Previews, thumbnail_path
 from daemon.projects import ProjectRef
 from ingress.deps import Lib
 from ingress.filestream import FileStream, file_response
-from ingress.jsonstream import json_array_body
+from ingress.listanswer import Answers, full_listing
 from ingress.urls import base_url, item_urls, thumb_url
 
 _SHA256 = re.compile(r"^([0-9a-f]{64})\.jpg$")
@@ -48,24 +48,33 @@ def media_list(
     when `limit`, `cursor` or `offset` is given (pass back `next_cursor`)."""
     ref = lib.project(source, project)
     query = MediaQuery(kind, q or None, sort, order, limit, cursor, offset, tag or None)
-    add_urls = item_urls(base_url(request, lib.settings), ref)
-    head: dict[str, Any] = {
-        "project": ref.name,
-        "source": ref.source.name,
-        "counts": project_counts(ref),
-        "instructions": (
-            "Play an item from its stream_url (Range supported), save it from download_url; "
-            "send a selection to Resolve with POST /api/resolve/open."
-        ),
-    }
+    base = base_url(request, lib.settings)
+    hint = (
+        "Play an item from its stream_url (Range supported), save it from download_url; "
+        "send a selection to Resolve with POST /api/resolve/open."
+    )
     if query.paged:
         page = list_media(ref, query)
+        add_urls = item_urls(base, ref)
         for item in page["media"]:
             add_urls(item)
-        return Response({**head, **page})
-    head.update(total=count_media(ref, query), next_cursor=None)
-    batches = iter_media(lib.catalog, ref, query)
-    return Stream(json_array_body(head, "media", batches, add_urls), media_type=MediaType.JSON)
+        head = {"project": ref.name, "source": ref.source.name, "counts": project_counts(ref)}
+        return Response({**head, **page, "instructions": hint})
+
+    def tail(kinds: dict[str, int], total: int) -> dict[str, Any]:
+        counts = kind_counts(kinds, project_facts(ref)) if query.cacheable else project_counts(ref)
+        return {
+            "project": ref.name,
+            "source": ref.source.name,
+            "counts": counts,
+            "total": total,
+            "next_cursor": None,
+            "instructions": hint,
+        }
+
+    answers = Answers(lib.settings.state_dir / "answers")
+    body = full_listing(answers, lib.catalog.read_connection(), ref, query.validate(), base, tail)
+    return Stream(body, media_type=MediaType.JSON)
 
 
 def _indexed_file(lib: Lib, ref: ProjectRef, raw: str) -> tuple[Any, str]:

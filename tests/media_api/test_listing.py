@@ -113,9 +113,12 @@ def test_bad_listing_parameters_are_400(client: TestClient[Any], params: str) ->
     assert "detail" in response.json()
 
 
-def _bulk_rows(settings: Settings, project: str, count: int) -> list[str]:
-    """Catalog rows for ``count`` files, written straight into sqlite (listing only reads rows)."""
-    catalog = Catalog.open(settings.catalog_path)
+def _bulk_rows(
+    settings: Settings, project: str, count: int, catalog: Catalog | None = None
+) -> list[str]:
+    """Catalog rows for ``count`` files, written straight into sqlite (listing only reads rows).
+    Pass the app's catalog when the test writes through the app afterwards."""
+    catalog = catalog or Catalog.open(settings.catalog_path)
     rng = random.Random(7)
     names = []
     contents, files = [], []
@@ -150,7 +153,7 @@ def _bulk_rows(settings: Settings, project: str, count: int) -> list[str]:
     with catalog.write():
         Project.get_or_create(source="primary", name=project)
         for start in range(0, count, 500):
-            Content.insert_many(contents[start : start + 500]).execute()
+            Content.insert_many(contents[start : start + 500]).on_conflict_ignore().execute()
             File.insert_many(files[start : start + 500]).execute()
     return names
 
