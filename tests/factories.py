@@ -9,6 +9,8 @@ the right half ``RIGHT`` (blue), so a test can tell which way up a thumbnail is.
 from __future__ import annotations
 
 import random
+import struct
+import zlib
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -271,3 +273,65 @@ def corrupt_copy(source: Path, dest: Path, keep: float = 0.5) -> Path:
     data = source.read_bytes()
     _ready(dest).write_bytes(data[: max(1, int(len(data) * keep))])
     return dest
+
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data)
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def _deflate_runs(runs: list[tuple[bytes, int]]) -> bytes:
+    """A zlib stream of ``count`` copies of each ``line``: each distinct block of lines is
+    deflated once, after a full flush (so it refers to nothing before it), and repeated."""
+    deflater = zlib.compressobj(9)
+    out = [deflater.flush(zlib.Z_FULL_FLUSH)]  # the zlib header and an empty block
+    cache: dict[tuple[bytes, int], bytes] = {}
+    adler = 1
+    for line, count in runs:
+        per_block = max(1, (4 << 20) // len(line))
+        blocks = [per_block] * (count // per_block) + [count % per_block]
+        for rows in (n for n in blocks if n):
+            key = (line, rows)
+            if key not in cache:
+                cache[key] = deflater.compress(line * rows) + deflater.flush(zlib.Z_FULL_FLUSH)
+            out.append(cache[key])
+            adler = zlib.adler32(line * rows, adler)
+    end = deflater.flush(zlib.Z_FINISH)
+    return b"".join(out) + end[:-4] + struct.pack(">I", adler)  # the trailer sums every copy
+
+
+def make_huge_png(
+    path: Path,
+    size: tuple[int, int] = (13_000, 13_000),
+    *,
+    variant: int = 0,
+    colors: tuple[RGB, RGB] = (LEFT, RIGHT),
+    sixteen_bit: bool = False,
+) -> Path:
+    """A PNG of ``pattern`` (no dots) at any size that deflates ~1000:1 (13,000 px square:
+    ~0.5 MiB, like a decompression bomb), written in about a second without ever holding the
+    picture. A non-zero ``variant`` paints the left of the top eighth another (seeded) colour;
+    ``sixteen_bit`` writes 16-bit RGB (a kind of PNG that is decoded whole)."""
+    width, height = size
+    depth = 2 if sixteen_bit else 1
+
+    def line(left: RGB, right: RGB) -> bytes:
+        def px(colour: RGB) -> bytes:
+            return bytes(v for v in colour for _ in range(depth))
+
+        return b"\x00" + px(left) * (width // 2) + px(right) * (width - width // 2)
+
+    rng = random.Random(variant)
+    marked = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+    top = height // 8 if variant else 0
+    runs = [(line(marked, colors[1]), top), (line(*colors), height - top)]
+    header = struct.pack(">IIBBBBB", width, height, 8 * depth, 2, 0, 0, 0)
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", _deflate_runs(runs))
+        + _png_chunk(b"IEND", b"")
+    )
+    _ready(path).write_bytes(data)
+    return path

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from PIL import Image
+
+from daemon.media.pngbands import trailing_exif
+
+# Pillow warns above this many pixels and refuses above twice as many. Raised on purpose: only
+# headers are read with it; the decode budget and the hard cap in ``decodeplan`` are the guard.
+HEADER_MAX_PIXELS = 1 << 32
 
 _registered = False
 _lock = threading.Lock()
@@ -25,6 +32,7 @@ def register_heif() -> None:
     global _registered
     with _lock:
         if not _registered:
+            Image.MAX_IMAGE_PIXELS = HEADER_MAX_PIXELS
             import pillow_heif
 
             pillow_heif.register_heif_opener()
@@ -46,8 +54,27 @@ def stored_orientation(image: Image.Image) -> int:
     original = image.info.get("original_orientation")
     if isinstance(original, int) and original in ORIENTATION_DEGREES:
         return original
-    value = image.getexif().get(ORIENTATION, 1)
+    value = header_exif(image).get(ORIENTATION, 1)
     return value if isinstance(value, int) and value in ORIENTATION_DEGREES else 1
+
+
+def image_file(image: Image.Image) -> BinaryIO | None:
+    """The open file an image not yet decoded reads from (None once loaded or closed)."""
+    fp = getattr(image, "fp", None)
+    return cast(BinaryIO, fp) if fp is not None else None
+
+
+def header_exif(image: Image.Image) -> Image.Exif:
+    """EXIF without decoding pixels (for a PNG, Pillow's ``getexif`` decodes the whole image
+    when the eXIf chunk follows the image data)."""
+    fp = image_file(image)
+    if image.format != "PNG" or "exif" in image.info or fp is None:
+        return image.getexif()
+    exif = Image.Exif()
+    raw = trailing_exif(fp)
+    if raw:
+        exif.load(raw)
+    return exif
 
 
 def stored_size(image: Image.Image) -> tuple[int, int]:

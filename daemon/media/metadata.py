@@ -14,12 +14,15 @@ from av.video.stream import VideoStream
 from PIL import Image
 
 from daemon.errors import CorruptFile, UnsupportedMediaType
+from daemon.media.budget import DecodeBudget
+from daemon.media.decodeplan import DIRECT_BUDGET, check_cap, video_peak
 from daemon.media.images import (
     DATETIME,
     DATETIME_ORIGINAL,
     EXIF_IFD,
     OFFSET_TIME_ORIGINAL,
     ORIENTATION_DEGREES,
+    header_exif,
     open_image,
     stored_orientation,
     stored_size,
@@ -94,7 +97,7 @@ def exif_time(raw: object, offset: object = None) -> str | None:
 
 
 def _image_capture(image: Image.Image) -> str | None:
-    exif = image.getexif()
+    exif = header_exif(image)
     if not exif:
         return None
     sub = exif.get_ifd(EXIF_IFD)
@@ -154,19 +157,27 @@ def _duration(container: InputContainer, stream: VideoStream | AudioStream | Non
     return None
 
 
-def _video_fields(container: InputContainer, video: VideoStream) -> dict[str, Any]:
+def _video_fields(
+    path: Path, container: InputContainer, video: VideoStream, budget: DecodeBudget
+) -> dict[str, Any]:
     rate = video.average_rate or video.guessed_rate
+    size = (video.codec_context.width or 0, video.codec_context.height or 0)
+    peak = video_peak(*size)
+    check_cap(path.name, size, peak, budget.capacity)
+    with budget.hold(peak):  # the display matrix comes with a decoded frame
+        rotation = rotation_of(container, video)
     return {
         "width": video.codec_context.width or None,
         "height": video.codec_context.height or None,
         "video_codec": video.codec_context.name,
         "frame_rate": round(float(rate), 3) if rate else None,
-        "rotation": rotation_of(container, video),
+        "rotation": rotation,
     }
 
 
-def av_info(path: Path, kind: Kind) -> MediaInfo:
-    """Container headers via PyAV; only the display matrix costs one decoded frame."""
+def av_info(path: Path, kind: Kind, budget: DecodeBudget | None = None) -> MediaInfo:
+    """Container headers via PyAV; only the display matrix costs one decoded frame, decoded
+    while holding its estimated peak in ``budget``."""
     with open_video(path, f"not a readable {kind} file") as container:
         video = video_stream(container)
         audio = container.streams.audio[0] if container.streams.audio else None
@@ -181,15 +192,16 @@ def av_info(path: Path, kind: Kind) -> MediaInfo:
             "captured_from": "quicktime" if created else "mtime",
         }
         if video is not None:
-            info.update(_video_fields(container, video))
+            info.update(_video_fields(path, container, video, budget or DIRECT_BUDGET))
     return MediaInfo(**info)
 
 
-def extract_metadata(path: Path) -> MediaInfo:
+def extract_metadata(path: Path, budget: DecodeBudget | None = None) -> MediaInfo:
     """Metadata for any accepted media file.
 
     Raises UnsupportedMediaType for an extension media-sync does not take and CorruptFile for a
-    file that cannot be parsed (the caller records it; retrying will not help).
+    file that cannot be parsed (the caller records it; retrying will not help). Still images
+    are read from their headers only; a video's one decoded frame holds ``budget``.
     """
     known = media_type(path)
     if known is None:
@@ -198,4 +210,4 @@ def extract_metadata(path: Path) -> MediaInfo:
         raise CorruptFile(f"{path.name}: not a regular file")
     if known.kind == "image":
         return image_info(path)
-    return av_info(path, known.kind)
+    return av_info(path, known.kind, budget)

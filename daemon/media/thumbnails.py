@@ -7,12 +7,24 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from av.container import InputContainer
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 from PIL import Image, ImageOps
 
 from daemon.conventions import atomic_write_bytes
 from daemon.errors import CorruptFile, InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from daemon.media.images import open_image
+from daemon.media.budget import DecodeBudget
+from daemon.media.decodeplan import (
+    DIRECT_BUDGET,
+    JPEG_FORMATS,
+    ImagePlan,
+    check_cap,
+    plan_image,
+    video_peak,
+)
+from daemon.media.images import ORIENTATION, header_exif, image_file, open_image
+from daemon.media.pngbands import decode_reduced
 from daemon.media.video import clockwise, frame_at, open_video, video_stream
 from daemon.mediatypes import media_type
 
@@ -20,7 +32,6 @@ MAX_SIDE = 640
 QUALITY = 80
 VIDEO_POSITION = 0.10  # a frame ~10% in, past black leaders and fades
 MAX_DECODED_FRAMES = 60  # after the keyframe seek, decode at most this many to reach the target
-JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: a phone JPEG with extra pictures appended
 CLIENT_FORMATS = JPEG_FORMATS | {"PNG", "WEBP"}
 CLIENT_MAX_PIXELS = 25_000_000
 BACKGROUND = (255, 255, 255)  # what transparent pixels become
@@ -30,6 +41,16 @@ _TURN = {
     90: Image.Transpose.ROTATE_270,
     180: Image.Transpose.ROTATE_180,
     270: Image.Transpose.ROTATE_90,
+}
+# EXIF orientation -> the transpose that shows the picture upright (as ImageOps.exif_transpose).
+_EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
 }
 
 
@@ -71,32 +92,72 @@ def _shrunk(image: Image.Image, max_side: int) -> Image.Image:
     return to_rgb(ImageOps.exif_transpose(image))
 
 
-def image_thumbnail(source: Path, max_side: int = MAX_SIDE) -> Image.Image:
-    """An upright RGB picture no larger than max_side from a still image file."""
+def _upright(picture: Image.Image, orientation: int) -> Image.Image:
+    """Apply an EXIF orientation to a picture decoded apart from its file."""
+    method = _EXIF_TRANSPOSE.get(orientation)
+    return picture.transpose(method) if method is not None else picture
+
+
+def _decode(image: Image.Image, plan: ImagePlan, max_side: int) -> Image.Image:
+    """Decode as planned: a PNG band by band into a reduced picture, anything else by Pillow."""
+    fp = image_file(image)
+    if plan.png is None or fp is None:
+        return _shrunk(image, max_side)
+    orientation = header_exif(image).get(ORIENTATION, 1)
+    picture = decode_reduced(fp, plan.png, plan.factor)
+    return to_rgb(_upright(_fit(picture, max_side), orientation))
+
+
+def image_thumbnail(
+    source: Path, max_side: int = MAX_SIDE, budget: DecodeBudget | None = None
+) -> Image.Image:
+    """An upright RGB picture no larger than max_side from a still image file, decoded while
+    holding its estimated peak in ``budget`` (PayloadTooLarge beyond the hard cap)."""
+    budget = budget or DIRECT_BUDGET
     try:
         with open_image(source) as image:
-            return _shrunk(image, max_side)
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+            if getattr(image, "n_frames", 1) > 1:
+                image.seek(0)
+            plan = plan_image(image, image_file(image), max_side)
+            check_cap(source.name, image.size, plan.peak, budget.capacity)
+            with budget.hold(plan.peak):
+                return _decode(image, plan, max_side)
+    except Image.DecompressionBombError as exc:
+        raise PayloadTooLarge(f"{source.name}: too many pixels to decode ({exc})") from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise CorruptFile(f"{source.name}: cannot decode image ({exc})") from exc
 
 
-def video_thumbnail(source: Path, max_side: int = MAX_SIDE) -> Image.Image:
+def video_thumbnail(
+    source: Path, max_side: int = MAX_SIDE, budget: DecodeBudget | None = None
+) -> Image.Image:
     """A frame ~10% into the clip, scaled (square pixels) and turned as the display matrix says."""
+    budget = budget or DIRECT_BUDGET
     with open_video(source, "not a readable video") as container:
         stream = video_stream(container)
         if stream is None:
             raise UnsupportedMediaType(f"{source.name}: no video stream to preview")
         stream.thread_type = "AUTO"
-        frame = frame_at(container, stream, VIDEO_POSITION, MAX_DECODED_FRAMES)
-        if frame is None:
-            raise CorruptFile(f"{source.name}: no decodable video frame")
-        aspect = float(stream.sample_aspect_ratio or 1) or 1.0
-        width, height = frame.width * aspect, float(frame.height)
-        scale = min(1.0, max_side / max(width, height))
-        size = max(1, round(width * scale)), max(1, round(height * scale))
-        image = _to_image(frame.reformat(width=size[0], height=size[1], format="rgb24"))
-        turn = _TURN.get(clockwise(frame))
+        size = (stream.codec_context.width or 0, stream.codec_context.height or 0)
+        peak = video_peak(*size)
+        check_cap(source.name, size, peak, budget.capacity)
+        with budget.hold(peak):
+            image, turn = _video_frame(source, container, stream, max_side)
     return image.transpose(turn) if turn is not None else image
+
+
+def _video_frame(
+    source: Path, container: InputContainer, stream: VideoStream, max_side: int
+) -> tuple[Image.Image, Image.Transpose | None]:
+    frame = frame_at(container, stream, VIDEO_POSITION, MAX_DECODED_FRAMES)
+    if frame is None:
+        raise CorruptFile(f"{source.name}: no decodable video frame")
+    aspect = float(stream.sample_aspect_ratio or 1) or 1.0
+    width, height = frame.width * aspect, float(frame.height)
+    scale = min(1.0, max_side / max(width, height))
+    size = max(1, round(width * scale)), max(1, round(height * scale))
+    image = _to_image(frame.reformat(width=size[0], height=size[1], format="rgb24"))
+    return image, _TURN.get(clockwise(frame))
 
 
 def _to_image(rgb: VideoFrame) -> Image.Image:
@@ -106,14 +167,16 @@ def _to_image(rgb: VideoFrame) -> Image.Image:
     return Image.frombuffer("RGB", size, bytes(plane), "raw", "RGB", plane.line_size, 1)
 
 
-def render(source: Path, max_side: int = MAX_SIDE) -> Image.Image:
+def render(
+    source: Path, max_side: int = MAX_SIDE, budget: DecodeBudget | None = None
+) -> Image.Image:
     """The thumbnail picture for any accepted file (UnsupportedMediaType for audio)."""
     known = media_type(source)
     if known is None or known.kind == "audio":
         raise UnsupportedMediaType(f"{source.name}: no thumbnail for this kind of file")
     if known.kind == "video":
-        return video_thumbnail(source, max_side)
-    return image_thumbnail(source, max_side)
+        return video_thumbnail(source, max_side, budget)
+    return image_thumbnail(source, max_side, budget)
 
 
 def jpeg_bytes(image: Image.Image, quality: int = QUALITY) -> bytes:
@@ -129,13 +192,15 @@ def make_thumbnail(
     max_side: int = MAX_SIDE,
     quality: int = QUALITY,
     file_mode: int = 0o644,
+    budget: DecodeBudget | None = None,
 ) -> ThumbnailInfo:
     """Write ``dest`` (JPEG, longest side <= max_side, upright) atomically from ``src``.
 
     Raises UnsupportedMediaType for audio and other files without a picture, CorruptFile for a
-    file that cannot be decoded; nothing is left at ``dest`` then.
+    file that cannot be decoded and PayloadTooLarge for one past the hard cap; nothing is left
+    at ``dest`` then. The decode holds its estimated peak in ``budget`` while it runs.
     """
-    image = render(src, max_side)
+    image = render(src, max_side, budget)
     atomic_write_bytes(dest, jpeg_bytes(image, quality), file_mode)
     return ThumbnailInfo(dest, image.width, image.height)
 

@@ -153,14 +153,15 @@ def thumbnail(
     name: str,
     source: str | None = None,
 ) -> FileStream:
-    """A 640 px JPEG keyed by sha256; made on demand once if the background pool has not yet."""
+    """A 640 px JPEG keyed by sha256; if the background pool has not made it yet, it is made
+    once, by the pool (ahead of background work, within the decode budget), and this waits."""
     match = _SHA256.match(name)
     if match is None:
         raise MediaNotFound("thumbnails are named <sha256>.jpg")
     ref = lib.project(source, project)
     previews: Previews = request.app.state.previews
-    path = thumbnail_path(ref, match.group(1))
-    if not path.is_file() and previews.thumbnail(ref, match.group(1)) is None:
+    path = previews.thumbnail(ref, match.group(1))  # never decodes on this thread
+    if path is None:
         raise MediaNotFound(f"no thumbnail for {match.group(1)} in {ref.name}")
     return file_response(
         path,
