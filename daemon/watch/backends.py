@@ -15,9 +15,9 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserverVFS
 
 from daemon.conventions import SOURCES_DIR
+from daemon.watch.polling import PollStats, adaptive_observer
 
 log = logging.getLogger("media_sync.watch")
 
@@ -82,10 +82,11 @@ def _filtered_scandir(path: str | None) -> Iterator[os.DirEntry[str]]:
         yield from (e for e in entries if not e.name.startswith("."))
 
 
-def make_observer(mode: str, poll_interval: float) -> BaseObserver:
-    """A watchdog observer for ``mode`` (native: the platform's best, polling: a stat walk)."""
+def make_observer(mode: str, poll_interval: float, stats: PollStats | None = None) -> BaseObserver:
+    """A watchdog observer for ``mode`` (native: the platform's best, polling: a stat walk that
+    backs off by tree size and reports its cost in ``stats``)."""
     if mode == "polling":
-        return PollingObserverVFS(os.lstat, _filtered_scandir, polling_interval=poll_interval)
+        return adaptive_observer(stats or PollStats(poll_interval), os.lstat, _filtered_scandir)
     from watchdog.observers import Observer
 
     observer: BaseObserver = Observer()
@@ -93,7 +94,11 @@ def make_observer(mode: str, poll_interval: float) -> BaseObserver:
 
 
 def start_observer(
-    mode: str, root: Path, handler: FileSystemEventHandler, poll_interval: float
+    mode: str,
+    root: Path,
+    handler: FileSystemEventHandler,
+    poll_interval: float,
+    stats: PollStats | None = None,
 ) -> BaseObserver:
     """Schedule and start an observer on ``root``; an inotify limit raises OSError."""
     # watchdog's inotify reader warns about a benign race (a new directory's watch added twice);
@@ -101,7 +106,7 @@ def start_observer(
     warnings.filterwarnings(
         "ignore", message=r"Callback with id .* already exists", category=RuntimeWarning
     )
-    observer = make_observer(mode, poll_interval)
+    observer = make_observer(mode, poll_interval, stats)
     observer.name = f"media-sync-{mode}-{root.name}"
     observer.schedule(handler, str(root), recursive=True)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -11,6 +12,7 @@ from typing import Any
 
 from daemon.adopt import IndexHint, adopt_counts, index_hints
 from daemon.catalog import File, utcnow
+from daemon.conventions import FILES_JOURNAL, MANIFEST_DIR
 from daemon.errors import CorruptFile
 from daemon.hashing import Digest, hash_file
 from daemon.indexfile import project_row, read_index, write_index
@@ -18,7 +20,8 @@ from daemon.ingest import ingest_in_place, journal, record_moved, record_removed
 from daemon.library import Library
 from daemon.projects import ProjectRef, ensure_layout
 from daemon.sources import Source
-from daemon.watch.plan import Key, Move, Plan, Seen, Stat
+from daemon.watch.listing import out_of_fds
+from daemon.watch.plan import FD_EXHAUSTED, Key, Move, Plan, Seen, Stat
 from daemon.watch.relocate import ROOT, move_no_overwrite
 from daemon.watch.settle import SettleTracker, openable
 
@@ -37,6 +40,7 @@ class SourceResult:
     removed: int = 0
     renamed: int = 0
     relocated: int = 0
+    would_relocate: int = 0  # strays left in place: relocation is off for this source
     settling: int = 0
     held: int = 0
     skipped_unsupported: int = 0
@@ -71,6 +75,7 @@ class SourceResult:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.settling, self.held = other.settling, other.held
         self.skipped_unsupported = max(self.skipped_unsupported, other.skipped_unsupported)
+        self.would_relocate = max(self.would_relocate, other.would_relocate)
         self.status, self.offline_reason = other.status, other.offline_reason
         self.projects |= other.projects
         self.moves += other.moves
@@ -107,6 +112,8 @@ class _Run:
 
     def error(self, project: str, rel: str, exc: BaseException | str) -> None:
         detail = str(exc) if not isinstance(exc, OSError) else f"{exc.strerror or exc}"
+        if isinstance(exc, OSError) and out_of_fds(exc):
+            detail = FD_EXHAUSTED
         self.result.errors.append({"project": project, "path": rel, "error": detail})
         log.warning("%s/%s/%s: %s", self.source.name, project, rel, detail)
 
@@ -266,6 +273,39 @@ def _write_indexes(run: _Run, projects: set[str]) -> None:
             run.error(project, "index.json", exc)
 
 
+def _renames(run: _Run, moves: tuple[Move, ...]) -> None:
+    """Record renames done on disk; a project folder renamed away is not brought back."""
+    gone = {m.src_project for m in moves if m.src_project != ROOT}
+    gone = {p for p in gone if not run.ref(p).path.is_dir()}
+    for move in moves:
+        if record_moved(
+            run.lib,
+            run.ref(move.src_project),
+            move.src_rel,
+            run.ref(move.dst_project),
+            move.dst_rel,
+            reason="renamed on disk",
+            update_index=False,
+        ):
+            run.result.count(move.dst_project, "renamed")
+            run.touched.update({move.src_project, move.dst_project})
+    for project in gone:  # record_moved journals to the old folder too: do not recreate it
+        _unjournal(run.ref(project))
+        run.touched.discard(project)
+
+
+def _unjournal(ref: ProjectRef) -> None:
+    """Remove the journal-only folder a move record re-created where a project folder was."""
+    journal_path = ref.path / FILES_JOURNAL
+    with contextlib.suppress(OSError):
+        if {p.name for p in ref.path.iterdir()} == {MANIFEST_DIR} and [
+            p.name for p in journal_path.parent.iterdir()
+        ] == [journal_path.name]:
+            journal_path.unlink()
+            journal_path.parent.rmdir()
+            ref.path.rmdir()
+
+
 def execute(
     lib: Library,
     source: Source,
@@ -275,13 +315,18 @@ def execute(
     tracker: SettleTracker | None = None,
     cancel: threading.Event | None = None,
 ) -> SourceResult:
-    """Apply ``plan``: relocate, record renames, ingest, prune, then write each touched index once."""
+    """Apply ``plan``: relocate, record renames, ingest, prune, then write each touched index
+    once. An offline plan holds no removes; an erroneous one (out of fds) does nothing."""
     result = SourceResult(source.name, unchanged=plan.unchanged, settling=len(plan.settling))
     result.held = len(plan.held)
     result.skipped_unsupported = plan.skipped_unsupported
+    result.would_relocate = len(plan.unrelocated)
+    if plan.error is not None:
+        result.errors.append({"project": ROOT, "path": "", "error": plan.error})
+        log.warning("%s: %s", source.name, plan.error)
+        return result
     if plan.offline is not None:
         result.status, result.offline_reason = "offline", plan.offline
-        return result
     run = _Run(lib, source, tracker, result)
     for project in plan.listed:
         if project != ROOT:
@@ -292,18 +337,7 @@ def execute(
         _adopt(run, project)
     for move in plan.relocations:
         relocate_file(run, move)
-    for move in plan.renames:
-        if record_moved(
-            lib,
-            run.ref(move.src_project),
-            move.src_rel,
-            run.ref(move.dst_project),
-            move.dst_rel,
-            reason="renamed on disk",
-            update_index=False,
-        ):
-            result.count(move.dst_project, "renamed")
-            run.touched.update({move.src_project, move.dst_project})
+    _renames(run, plan.renames)
     for project, rel, stat in plan.ingest:
         if cancel is not None and cancel.is_set():
             result.settling += 1  # picked up again by the next pass
@@ -318,15 +352,18 @@ def execute(
 def dry_run(source: Source, plan: Plan) -> SourceResult:
     """What ``execute`` would do, without touching anything."""
     result = SourceResult(source.name, unchanged=plan.unchanged, settling=len(plan.settling))
+    if plan.error is not None:
+        result.errors.append({"project": ROOT, "path": "", "error": plan.error})
+        return result
     if plan.offline is not None:
         result.status, result.offline_reason = "offline", plan.offline
-        return result
     result.indexed = len(plan.ingest) + len(plan.relocations)
     result.removed, result.renamed = len(plan.removes), len(plan.renames)
     result.relocated = len(plan.relocations)
     result.skipped_unsupported = plan.skipped_unsupported
+    result.would_relocate = len(plan.unrelocated)
     result.moves = [
         {"from": _label(m.src_project, m.src_rel), "to": f"{m.dst_project}/{m.dst_rel}"}
-        for m in plan.relocations
+        for m in (*plan.relocations, *plan.unrelocated)
     ]
     return result

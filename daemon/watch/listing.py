@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -22,6 +23,13 @@ from daemon.watch.ignorefile import IGNORE_FILE, IgnoreRules, load_rules
 from daemon.watch.plan import ProjectListing, SourceListing, Stat
 
 _ORIGINALS_PREFIX = ORIGINALS + "/"
+FD_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE})
+
+
+def out_of_fds(exc: BaseException) -> bool:
+    """EMFILE/ENFILE: the process (or system) ran out of file descriptors, the disk is fine."""
+    return isinstance(exc, OSError) and exc.errno in FD_ERRNOS
+
 
 # The same names as conventions.is_ignored_name, as one compiled regex (it runs per file).
 _IGNORED_RE = re.compile(
@@ -52,6 +60,7 @@ class _Walk:
     unlisted: list[str]
     unsupported: int = 0
     has_index: bool = False
+    exhausted: bool = False
 
 
 def _scan_dir(path: str) -> list[os.DirEntry[str]]:
@@ -85,8 +94,9 @@ def _visit(
                 walk.unsupported += 1
             return
         st = entry.stat(follow_symlinks=False)
-    except OSError:
+    except OSError as exc:
         walk.unlisted.append(rel)
+        walk.exhausted = walk.exhausted or out_of_fds(exc)
         return
     target = walk.originals if rel.startswith(_ORIGINALS_PREFIX) else walk.outside
     target[rel] = Stat(st.st_size, st.st_mtime_ns, st.st_ino)
@@ -119,8 +129,9 @@ def _fast_dir(
             if not entry.is_file(follow_symlinks=False):
                 continue
             st = entry.stat(follow_symlinks=False)
-        except OSError:
+        except OSError as exc:
             walk.unlisted.append(prefix + name)
+            walk.exhausted = walk.exhausted or out_of_fds(exc)
             continue
         target[prefix + name] = Stat(st.st_size, st.st_mtime_ns, st.st_ino)
 
@@ -135,8 +146,8 @@ def list_project(
         top_entries = _scan_dir(base)
     except FileNotFoundError:
         return ProjectListing(exists=False)
-    except OSError:
-        return ProjectListing(unlisted=("",))
+    except OSError as exc:
+        return ProjectListing(unlisted=("",), exhausted=out_of_fds(exc))
     rules: list[tuple[str, IgnoreRules]] = [(project + "/", root_rules)] if root_rules else []
     if any(e.name == IGNORE_FILE for e in top_entries):
         own = load_rules(Path(base))
@@ -151,8 +162,9 @@ def list_project(
         path, prefix = stack.pop()
         try:
             entries = _scan_dir(path)
-        except OSError:
+        except OSError as exc:
             walk.unlisted.append(prefix.rstrip("/"))
+            walk.exhausted = walk.exhausted or out_of_fds(exc)
             continue
         if frozen_rules:
             for entry in entries:
@@ -166,6 +178,7 @@ def list_project(
         unsupported=walk.unsupported,
         unlisted=tuple(walk.unlisted),
         has_index=walk.has_index,
+        exhausted=walk.exhausted,
     )
 
 
@@ -179,18 +192,33 @@ class RootListing:
     projects: tuple[str, ...]
     loose: dict[str, Stat]
     rules: IgnoreRules | None
+    marker: bool = False
+    exhausted: bool = False
+
+
+def _unlisted_root(error: str, exhausted: bool = False) -> RootListing:
+    return RootListing(False, error, frozenset(), (), {}, None, exhausted=exhausted)
+
+
+def _marker(root: Path, entries: list[os.DirEntry[str]]) -> bool:
+    """Is the root's `_sources/` folder there and listable (a sign the real volume is mounted)?"""
+    if not any(e.name == SOURCES_DIR for e in entries):
+        return False
+    try:
+        _scan_dir(os.path.join(root, SOURCES_DIR))
+    except OSError:
+        return False
+    return True
 
 
 def list_root(root: Path) -> RootListing:
     """Project folders and loose media directly in a root; unreachable roots say why."""
     try:
         if not root.is_dir():
-            return RootListing(
-                False, f"{root} is missing or not a directory", frozenset(), (), {}, None
-            )
+            return _unlisted_root(f"{root} is missing or not a directory")
         entries = _scan_dir(str(root))
     except OSError as exc:
-        return RootListing(False, f"{root} cannot be listed: {exc}", frozenset(), (), {}, None)
+        return _unlisted_root(f"{root} cannot be listed: {exc}", exhausted=out_of_fds(exc))
     rules = load_rules(root) if any(e.name == IGNORE_FILE for e in entries) else None
     projects, loose = [], {}
     for entry in entries:
@@ -210,7 +238,8 @@ def list_root(root: Path) -> RootListing:
         except OSError:
             continue
     top = frozenset(e.name for e in entries)
-    return RootListing(True, None, top, tuple(sorted(projects)), loose, rules)
+    marker = _marker(root, entries)
+    return RootListing(True, None, top, tuple(sorted(projects)), loose, rules, marker)
 
 
 def list_source(
@@ -222,7 +251,7 @@ def list_source(
     """List a root: every project (``projects=None``) or the named ones, plus loose files."""
     top = list_root(root)
     if not top.reachable:
-        return SourceListing(reachable=False, error=top.error)
+        return SourceListing(reachable=False, error=top.error, exhausted=top.exhausted)
     wanted = top.projects if projects is None else tuple(p for p in projects if is_project_name(p))
     listed = {name: list_project(root, name, exclude, top.rules) for name in wanted}
     return SourceListing(
@@ -230,4 +259,6 @@ def list_source(
         top_names=top.top_names,
         projects=listed,
         loose=top.loose if include_root else None,
+        marker=top.marker,
+        complete=projects is None,
     )

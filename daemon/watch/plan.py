@@ -7,13 +7,14 @@ project key of ``""`` stands for the source root itself (loose files).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from daemon.watch.relocate import ROOT, relocation_target
 
 OFFLINE_MIN_FILES = 20
 OFFLINE_MIN_PRESENT = 0.10
+FD_EXHAUSTED = "too many open files: raise LimitNOFILE or lower MEDIA_SYNC_MAX_CONNECTIONS"
 
 
 class Stat(NamedTuple):
@@ -48,6 +49,10 @@ class ProjectListing:
     unlisted: tuple[str, ...] = ()  # rel dirs that could not be listed ("" = the whole project)
     has_index: bool = True
     exists: bool = True
+    exhausted: bool = False  # a listing failed with EMFILE/ENFILE (out of file descriptors)
+
+
+GONE = ProjectListing(exists=False)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,14 @@ class SourceListing:
     top_names: frozenset[str] = frozenset()
     projects: Mapping[str, ProjectListing] = field(default_factory=dict)
     loose: Mapping[str, Stat] | None = None  # media directly in the root (None: root not scanned)
+    marker: bool = False  # the root's `_sources/` folder is there and listable
+    complete: bool = False  # every project folder of the root was listed (a full pass)
+    exhausted: bool = False  # the root listing failed with EMFILE/ENFILE
+
+    @property
+    def out_of_fds(self) -> bool:
+        """Did any listing fail for lack of file descriptors (not a sign of a vanished root)?"""
+        return self.exhausted or any(p.exhausted for p in self.projects.values())
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,8 @@ class Move:
 class Plan:
     """What one reconcile pass of a source will do."""
 
-    offline: str | None = None
+    offline: str | None = None  # why pruning is held back this pass (the source is "offline")
+    error: str | None = None  # why this pass decided nothing (e.g. out of file descriptors)
     ingest: tuple[tuple[str, str, Stat], ...] = ()
     settling: tuple[Key, ...] = ()
     unchanged: int = 0
@@ -84,6 +98,8 @@ class Plan:
     removes: tuple[Key, ...] = ()
     held: tuple[Key, ...] = ()  # missing, but a settling file may be their new copy
     relocations: tuple[Move, ...] = ()
+    unrelocated: tuple[Move, ...] = ()  # moves relocation would make, were it on for the source
+    withheld: int = 0  # removes held back because the source is offline
     skipped_unsupported: int = 0
     missing_index: tuple[str, ...] = ()
     seen: Mapping[Key, Seen] = field(default_factory=dict)
@@ -91,17 +107,19 @@ class Plan:
     unsupported_by_project: Mapping[str, int] = field(default_factory=dict)
 
 
-def offline_reason(
-    listing: SourceListing,
-    rows: Mapping[str, Mapping[str, Row]],
-    totals: Mapping[str, int],
-) -> str | None:
-    """Why the listing cannot be trusted to prove files gone, or None when it can."""
+def _unreachable(listing: SourceListing, totals: Mapping[str, int]) -> str | None:
+    """A root that is gone or lists nothing at all while the catalog holds files there."""
     if not listing.reachable:
         return listing.error or "root is unreachable"
-    total = sum(totals.values())
-    if total and not listing.top_names:
+    if sum(totals.values()) and not listing.top_names:
         return "root lists empty while the catalog holds files there"
+    return None
+
+
+def _present(
+    listing: SourceListing, rows: Mapping[str, Mapping[str, Row]], totals: Mapping[str, int]
+) -> int:
+    """Catalogued files listed at their own path (an unscanned project folder counts whole)."""
     present = 0
     for project, count in totals.items():
         scanned = listing.projects.get(project)
@@ -109,9 +127,47 @@ def offline_reason(
             present += count if project in listing.top_names else 0
         else:
             present += len(rows.get(project, {}).keys() & scanned.originals.keys())
-    if total >= OFFLINE_MIN_FILES and present < OFFLINE_MIN_PRESENT * total:
-        return f"only {present} of {total} catalogued files are listed; not pruning"
-    return None
+    return present
+
+
+def _moved(listing: SourceListing, rows: Mapping[str, Mapping[str, Row]]) -> int:
+    """Catalogued files gone from their path but listed elsewhere with the same (size, mtime,
+    inode): a renamed or moved folder, not a vanished root."""
+    listed: set[Stat] = set((listing.loose or {}).values())
+    for each in listing.projects.values():
+        listed.update(each.originals.values(), each.outside.values())
+    moved = 0
+    for project, project_rows in rows.items():
+        scanned = listing.projects.get(project)
+        if scanned is None and project in listing.top_names:
+            continue  # counted whole by _present
+        here = scanned.originals if scanned is not None else {}
+        moved += sum(1 for rel, row in project_rows.items() if rel not in here and row in listed)
+    return moved
+
+
+def offline_reason(
+    listing: SourceListing,
+    rows: Mapping[str, Mapping[str, Row]],
+    totals: Mapping[str, int],
+) -> str | None:
+    """Why the listing cannot be trusted to prove files gone, or None when it can.
+
+    A root is trusted when it lists at least 10% of the catalogued files (files found renamed
+    count), or when it is plainly healthy: listable, its `_sources/` readable, files present."""
+    hard = _unreachable(listing, totals)
+    if hard is not None:
+        return hard
+    total = sum(totals.values())
+    if total < OFFLINE_MIN_FILES:
+        return None
+    present = _present(listing, rows, totals)
+    if present >= OFFLINE_MIN_PRESENT * total:
+        return None
+    present += _moved(listing, rows)
+    if present >= OFFLINE_MIN_PRESENT * total or (present and listing.marker):
+        return None
+    return f"only {present} of {total} catalogued files are listed; not pruning"
 
 
 def settled(seen: Seen | None, stat: Stat, now: float, window: float) -> tuple[bool, Seen]:
@@ -134,16 +190,41 @@ def plan_source(
     seen: Mapping[Key, Seen],
     now: float,
     window: float,
+    *,
+    relocate: bool = True,
 ) -> Plan:
     """Decide a pass: ``rows`` holds the catalog rows of every scanned project (and only them),
-    ``totals`` the row count of every project of the source, ``seen`` earlier observations."""
+    ``totals`` the row count of every project of the source, ``seen`` earlier observations.
+
+    Out of file descriptors: decide nothing (an error, not offline). A root that is gone or
+    lists empty: offline, nothing to do. A partial listing: offline, so nothing is pruned, but
+    drops, renames and relocations still go ahead (the guard never blinds the watcher)."""
+    if listing.out_of_fds:
+        return Plan(error=FD_EXHAUSTED, seen=dict(seen))
+    hard = _unreachable(listing, totals)
+    if hard is not None:
+        return Plan(offline=hard, seen=dict(seen))
+    plan = _decide(listing, rows, seen, now, window, relocate)
     offline = offline_reason(listing, rows, totals)
-    if offline is not None:
-        return Plan(offline=offline, seen=dict(seen))
+    if offline is None:
+        return plan
+    return replace(plan, offline=offline, removes=(), withheld=len(plan.removes), missing_index=())
+
+
+def _decide(
+    listing: SourceListing,
+    rows: Mapping[str, Mapping[str, Row]],
+    seen: Mapping[Key, Seen],
+    now: float,
+    window: float,
+    relocate: bool,
+) -> Plan:
+    """The pass itself: settle, ingest, relocate (or count the moves), renames and removes."""
     new_seen: dict[Key, Seen] = {}
     ingest: list[tuple[str, str, Stat]] = []
     settling: list[Key] = []
     relocations: list[Move] = []
+    unrelocated: list[Move] = []
     new_files: dict[tuple[int, int, int], Key] = {}
     unchanged = unsupported = 0
     missing_index = []
@@ -156,6 +237,12 @@ def plan_source(
             new_seen[key] = obs
             settling.append(key)
         return ok
+
+    def stray(project: str, rel: str, stat: Stat) -> None:
+        if not relocate:  # relocation is off for this source: only count what it would move
+            unrelocated.append(Move(project, rel, *relocation_target(project, rel), stat))
+        elif observe((project, rel), stat):
+            relocations.append(Move(project, rel, *relocation_target(project, rel), stat))
 
     for project in sorted(listing.projects):
         scanned = listing.projects[project]
@@ -176,13 +263,9 @@ def plan_source(
             if observe((project, rel), stat):
                 ingest.append((project, rel, stat))
         for rel, stat in scanned.outside.items():
-            if observe((project, rel), stat):
-                dst_project, dst_rel = relocation_target(project, rel)
-                relocations.append(Move(project, rel, dst_project, dst_rel, stat))
+            stray(project, rel, stat)
     for rel, stat in (listing.loose or {}).items():
-        if observe((ROOT, rel), stat):
-            dst_project, dst_rel = relocation_target(ROOT, rel)
-            relocations.append(Move(ROOT, rel, dst_project, dst_rel, stat))
+        stray(ROOT, rel, stat)
 
     renames, removes, held = _missing(listing, rows, new_files, new_seen)
     renamed = {(m.dst_project, m.dst_rel) for m in renames}
@@ -194,6 +277,7 @@ def plan_source(
         removes=tuple(removes),
         held=tuple(held),
         relocations=tuple(relocations),
+        unrelocated=tuple(unrelocated),
         skipped_unsupported=unsupported,
         missing_index=tuple(missing_index),
         seen={k: v for k, v in new_seen.items() if k not in renamed},
@@ -215,6 +299,8 @@ def _missing(
     settling_sizes = {obs.size for obs in new_seen.values()}
     for project in sorted(rows):
         scanned = listing.projects.get(project)
+        if scanned is None and listing.complete and project not in listing.top_names:
+            scanned = GONE if project != ROOT else None  # a full pass: the folder is gone
         if scanned is None:
             continue
         project_rows = rows[project]

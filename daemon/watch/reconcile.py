@@ -15,7 +15,7 @@ from daemon.library import Library
 from daemon.sources import Source
 from daemon.watch.execute import SourceResult, dry_run, execute
 from daemon.watch.listing import list_source
-from daemon.watch.plan import Row, plan_source
+from daemon.watch.plan import Plan, Row, plan_source
 from daemon.watch.relocate import ROOT, excluded_dirs
 from daemon.watch.settle import SettleTracker
 
@@ -73,8 +73,11 @@ class Scope:
 
 @dataclass
 class SourceState:
+    """Whether a source is held offline (pruning held back) and since when, in this process."""
+
     offline_reason: str | None = None
     offline_since: str | None = None
+    last_error: str | None = None  # a pass that decided nothing (e.g. out of file descriptors)
     last_result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +95,14 @@ class Reconciler:
 
     def offline_sources(self) -> dict[str, str]:
         return {n: s.offline_reason for n, s in self.states.items() if s.offline_reason}
+
+    def offline_details(self) -> dict[str, dict[str, str | None]]:
+        """Each source held offline: ``offline_reason`` and ``offline_since``."""
+        return {
+            name: {"offline_reason": s.offline_reason, "offline_since": s.offline_since}
+            for name, s in list(self.states.items())
+            if s.offline_reason
+        }
 
     def pass_source(
         self,
@@ -112,19 +123,14 @@ class Reconciler:
             )
             window = 0.0 if dry else settings.settle_seconds
             seen = {} if dry else self.tracker.snapshot(source.name)
-            plan = plan_source(listing, rows, totals, seen, time.monotonic(), window)
+            relocate = bool(getattr(source, "relocate", True))
+            plan = plan_source(
+                listing, rows, totals, seen, time.monotonic(), window, relocate=relocate
+            )
             if dry:
                 return dry_run(source, plan)
-            state = self.state(source.name)
-            if plan.offline is not None:
-                if state.offline_reason is None:
-                    log.warning("source %s is offline: %s", source.name, plan.offline)
-                    state.offline_since = utcnow()
-                state.offline_reason = plan.offline
-            else:
-                if state.offline_reason is not None:
-                    log.info("source %s is back online", source.name)
-                state.offline_reason = state.offline_since = None
+            self._record_state(source.name, plan, full=scope.projects is None)
+            if plan.error is None:
                 self.tracker.update(source.name, scope.keys(), plan.seen)
             adopt = frozenset(
                 p for p, lst in listing.projects.items() if lst.has_index and not totals.get(p)
@@ -132,8 +138,25 @@ class Reconciler:
             result = execute(
                 self.lib, source, plan, adopt=adopt, tracker=self.tracker, cancel=cancel
             )
-            state.last_result = {"at": utcnow(), **_brief(result)}
+            self.state(source.name).last_result = {"at": utcnow(), **_brief(result)}
             return result
+
+    def _record_state(self, name: str, plan: Plan, *, full: bool) -> None:
+        """Offline (pruning held) or online; an erroneous pass changes neither, and only a full
+        pass (the watcher re-runs one every poll interval while offline) brings a source back."""
+        state = self.state(name)
+        state.last_error = plan.error
+        if plan.error is not None or (plan.offline is None and not full):
+            return
+        if plan.offline is not None:
+            if state.offline_reason is None:
+                log.warning("source %s is offline: %s", name, plan.offline)
+                state.offline_since = utcnow()
+            state.offline_reason = plan.offline
+        else:
+            if state.offline_reason is not None:
+                log.info("source %s is back online", name)
+            state.offline_reason = state.offline_since = None
 
     def reconcile(
         self, source: Source, scope: Scope, *, wait_settle: float = 0.0, dry: bool = False
@@ -141,7 +164,7 @@ class Reconciler:
         """A pass; with ``wait_settle`` re-pass until nothing settles or that many seconds pass."""
         result = self.pass_source(source, scope, dry=dry)
         deadline = time.monotonic() + wait_settle
-        while result.settling and result.status == "ok" and time.monotonic() < deadline:
+        while result.settling and time.monotonic() < deadline:
             due = self.tracker.next_due(self.lib.settings.settle_seconds) or time.monotonic()
             time.sleep(min(max(due - time.monotonic(), 0.02), max(deadline - time.monotonic(), 0)))
             pending = self.tracker.pending(source.name)

@@ -9,12 +9,10 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers.api import BaseObserver
 
 from daemon.catalog import utcnow
 from daemon.conventions import INDEX_FILE, MANIFEST_DIR, SOURCES_DIR, is_project_name
@@ -24,8 +22,11 @@ from daemon.trash import purge_trash
 from daemon.watch import backends
 from daemon.watch.debounce import Debouncer
 from daemon.watch.listing import skip_name
+from daemon.watch.plan import FD_EXHAUSTED
+from daemon.watch.polling import POLL_BACKOFF, PollStats
 from daemon.watch.reconcile import Reconciler, Scope, reconciler_for
 from daemon.watch.relocate import ROOT
+from daemon.watch.watchstate import Status, Timers, Tuning, Watch, describe_error, unwatched
 
 log = logging.getLogger("media_sync.watch")
 
@@ -68,43 +69,6 @@ class EventHandler(FileSystemEventHandler):
                     self.sink.add((self.source, key))
 
 
-@dataclass
-class Watch:
-    """One source's watcher and why it runs the way it does."""
-
-    source: Source
-    mode: str = "off"
-    reason: str = ""
-    observer: BaseObserver | None = None
-    failures: int = 0
-    retry_at: float | None = None
-    error: str | None = None
-
-    def status(self) -> dict[str, Any]:
-        alive = self.observer is not None and backends.observer_alive(self.observer)
-        return {"mode": self.mode, "reason": self.reason, "alive": alive, "error": self.error}
-
-
-@dataclass
-class Tuning:
-    """Timings that tests shorten."""
-
-    canary_timeout: float = 3.0
-    debounce_quiet: float = 0.15
-    debounce_max: float = 1.0
-    registry_every: float = 5.0
-    jitter: float = 0.10
-
-
-@dataclass
-class _Status:
-    started_at: str = field(default_factory=utcnow)
-    passes: int = 0
-    last_full: dict[str, Any] | None = None
-    last_pass: dict[str, Any] | None = None
-    last_error: str | None = None
-
-
 class WatchService:
     """Runs in its own thread; ``start()`` returns at once, ``stop()`` joins everything."""
 
@@ -120,7 +84,7 @@ class WatchService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._status = _Status()
+        self._status = Status()
         self.ready = threading.Event()  # set after the start-up reconcile
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -148,12 +112,12 @@ class WatchService:
     def status_of(self, source: str) -> dict[str, Any]:
         with self._lock:
             watch = self.watches.get(source)
-            body: dict[str, Any] = (
-                watch.status() if watch else {"mode": "off", "reason": "source not watched"}
-            )
+            body: dict[str, Any] = watch.status() if watch else unwatched()
         state = self.reconciler.states.get(source)
         body["offline"] = bool(state and state.offline_reason)
         body["offline_reason"] = state.offline_reason if state else None
+        body["offline_since"] = state.offline_since if state else None
+        body["error"] = body.get("error") or (state.last_error if state else None)
         body["last_reconcile"] = state.last_result if state else None
         return body
 
@@ -179,15 +143,17 @@ class WatchService:
         if choice.mode == "off":
             return
         handler = backends.CanaryHandler(EventHandler(source.name, source.root, self.debouncer))
+        interval = settings.poll_interval_seconds
+        watch.poll = PollStats(interval)
         try:
             watch.observer = backends.start_observer(
-                choice.mode, source.root, handler, settings.poll_interval_seconds
+                choice.mode, source.root, handler, interval, watch.poll
             )
         except OSError as exc:
             if choice.mode == "native" and backends.inotify_limit(exc):
                 watch.mode, watch.reason = "polling", f"inotify limit reached ({exc.strerror})"
                 watch.observer = backends.start_observer(
-                    "polling", source.root, handler, settings.poll_interval_seconds
+                    "polling", source.root, handler, interval, watch.poll
                 )
             else:
                 raise
@@ -202,7 +168,7 @@ class WatchService:
             watch.mode = "polling"
             watch.reason = f"canary event not seen within {timeout:g}s; polling"
             watch.observer = backends.start_observer(
-                "polling", source.root, handler, settings.poll_interval_seconds
+                "polling", source.root, handler, interval, watch.poll
             )
         log.info("watching %s (%s): %s", source.name, watch.mode, watch.reason)
 
@@ -219,13 +185,16 @@ class WatchService:
             watch.failures += 1
             delay = min(MAX_BACKOFF, 2.0 ** (watch.failures - 1))
             watch.retry_at = time.monotonic() + delay
-            watch.error = f"{type(exc).__name__}: {exc}; retrying in {delay:g}s"
+            watch.error = f"{describe_error(exc)}; retrying in {delay:g}s"
             watch.observer = None
             log.warning("watcher for %s failed to start: %s", watch.source.name, watch.error)
 
     def _sync_watches(self) -> None:
         """Start watchers for new/enabled sources, stop them for removed/disabled ones."""
-        wanted = {s.name: s for s in self.lib.registry().enabled}
+        enabled = self._enabled()
+        if enabled is None:
+            return
+        wanted = {s.name: s for s in enabled}
         for name in list(self.watches):
             if name not in wanted or self.watches[name].source != wanted[name]:
                 with self._lock:
@@ -258,19 +227,23 @@ class WatchService:
                     self._pass(watch.source, Scope(), "restart")
 
     # -- passes ------------------------------------------------------------------------------
-    def _pass(self, source: Source, scope: Scope, kind: str) -> None:
+    def _pass(self, source: Source, scope: Scope, kind: str) -> float:
+        """One pass, reported in the status; returns how long it took."""
         started = time.monotonic()
         try:
             result = self.reconciler.pass_source(source, scope, cancel=self._stop)
         except Exception as exc:  # one failed pass never stops the service
             log.exception("reconcile of %s failed", source.name)
             self._status.last_error = f"{utcnow()} {source.name}: {type(exc).__name__}: {exc}"
-            return
+            return time.monotonic() - started
+        seconds = time.monotonic() - started
+        if any(e["error"] == FD_EXHAUSTED for e in result.errors):
+            self._status.last_error = f"{utcnow()} {source.name}: {FD_EXHAUSTED}"
         summary = {
             "at": utcnow(),
             "kind": kind,
             "source": source.name,
-            "seconds": round(time.monotonic() - started, 3),
+            "seconds": round(seconds, 3),
             **{k: v for k, v in result.as_dict().items() if k not in ("moves", "errors")},
             "errors": result.errors[:20],
         }
@@ -284,13 +257,24 @@ class WatchService:
                 kind, source.name, result.indexed, result.removed, result.relocated,
                 result.renamed,
             )  # fmt: skip
+        return seconds
+
+    def _enabled(self) -> tuple[Source, ...] | None:
+        """The registry's enabled sources; None when it cannot be read right now."""
+        try:
+            return self.lib.registry().enabled
+        except OSError as exc:  # e.g. out of fds: keep the sources being watched
+            log.warning("cannot read the source registry: %s", describe_error(exc))
+            self._status.last_error = f"{utcnow()} source registry: {describe_error(exc)}"
+            return None
 
     def _full(self) -> None:
-        for source in self.lib.registry().enabled:
+        enabled = self._enabled()
+        for source in enabled or tuple(w.source for w in list(self.watches.values())):
             if self._stop.is_set():
                 return
             self._pass(source, Scope(), "full")
-        if not self._stop.is_set():
+        if not self._stop.is_set() and enabled is not None:
             self._purge_trash()
 
     def _purge_trash(self) -> None:
@@ -344,35 +328,49 @@ class WatchService:
             self.lib.catalog.db.close()  # this thread's connection
 
     def _loop(self) -> None:
-        next_full = self._next_full()
-        next_registry = time.monotonic() + self.tuning.registry_every
-        poll = self.settings.poll_interval_seconds
-        next_offline = time.monotonic() + poll
+        now = time.monotonic()
+        timers = Timers(
+            self._next_full(),
+            now + self.tuning.registry_every,
+            now + self.settings.poll_interval_seconds,
+        )
         while not self._stop.is_set():
-            now = time.monotonic()
-            wake = [next_full, next_registry, next_offline]
-            settle = self.reconciler.tracker.next_due(self.settings.settle_seconds)
-            wake += [settle] if settle is not None else []
-            wake += [w.retry_at for w in self.watches.values() if w.retry_at is not None]
-            batch = self.debouncer.take(max(min(wake) - now, 0.01))
-            if self._stop.is_set():
-                break
-            if batch:
-                self._rescan(batch)
-            now = time.monotonic()
-            self._settle_due(now)
-            self._check_watches(now)
-            if now >= next_offline:
-                next_offline = now + poll
-                for name in self.reconciler.offline_sources():
-                    if name in self.watches:
-                        self._pass(self.watches[name].source, Scope(), "offline-check")
-            if now >= next_registry:
-                next_registry = now + self.tuning.registry_every
-                self._sync_watches()
-            if now >= next_full:
-                self._full()
-                next_full = self._next_full()
+            try:
+                self._tick(timers)
+            except Exception as exc:  # one bad round (e.g. out of fds) never stops the watcher
+                log.exception("watcher round failed; retrying in 1s")
+                self._status.last_error = f"{utcnow()} {describe_error(exc)}"
+                self._stop.wait(1.0)
+
+    def _tick(self, timers: Timers) -> None:
+        now = time.monotonic()
+        wake = [timers.full, timers.registry, timers.offline]
+        settle = self.reconciler.tracker.next_due(self.settings.settle_seconds)
+        wake += [settle] if settle is not None else []
+        wake += [w.retry_at for w in self.watches.values() if w.retry_at is not None]
+        batch = self.debouncer.take(max(min(wake) - now, 0.01))
+        if self._stop.is_set():
+            return
+        if batch:
+            self._rescan(batch)
+        now = time.monotonic()
+        self._settle_due(now)
+        self._check_watches(now)
+        if now >= timers.offline:  # back off like polling: at most ~10% of a core
+            spent = sum(
+                self._pass(self.watches[name].source, Scope(), "offline-check")
+                for name in self.reconciler.offline_sources()
+                if name in self.watches
+            )
+            timers.offline = time.monotonic() + max(
+                self.settings.poll_interval_seconds, POLL_BACKOFF * spent
+            )
+        if now >= timers.registry:
+            timers.registry = now + self.tuning.registry_every
+            self._sync_watches()
+        if now >= timers.full:
+            timers.full = self._next_full()
+            self._full()
 
 
 def start_watching(lib: Library, tuning: Tuning | None = None) -> Callable[[], None]:

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import get
 
 from daemon import __version__
+from daemon.watch.reconcile import reconciler_for
 from ingress.deps import Lib
 from ingress.routes.sources import source_item
 from ingress.urls import lan_address
@@ -16,10 +17,14 @@ from ingress.urls import lan_address
 def health(lib: Lib) -> dict[str, Any]:
     registry = lib.registry()
     sources = [source_item(lib, s) for s in registry.sources]
+    offline = reconciler_for(lib).offline_details()  # sources this process holds offline
+    for item in sources:
+        item.update(offline.get(item["name"], {"offline_reason": None, "offline_since": None}))
     catalog = lib.catalog.status()
     ok = (
         catalog["ok"]
         and not registry.error
+        and not offline
         and all(s["accessible"] for s in sources if s["enabled"])
     )
     return {
@@ -33,14 +38,22 @@ def health(lib: Lib) -> dict[str, Any]:
         "catalog": catalog,
         "sources": sources,
         "registry_error": registry.error,
+        "offline_sources": [{"source": name, **why} for name, why in sorted(offline.items())],
         "daemon": lib.daemon_status() if lib.daemon_status else {"running": False},
         "max_upload_mb": lib.settings.max_upload_mb,
-        "instructions": (
-            "Service is up; open /public/index.html, or GET /api/projects to pick a project."
-            if ok
-            else "Service is up but degraded: see 'sources', 'catalog' and 'registry_error'."
-        ),
+        "instructions": _instructions(ok, offline),
     }
+
+
+def _instructions(ok: bool, offline: dict[str, dict[str, str | None]]) -> str:
+    if ok:
+        return "Service is up; open /public/index.html, or GET /api/projects to pick a project."
+    held = "".join(
+        f" Source {name} is held offline since {why['offline_since']} "
+        f"({why['offline_reason']}): nothing there is pruned until its root is back."
+        for name, why in sorted(offline.items())
+    )
+    return "Service is up but degraded: see 'sources', 'catalog' and 'registry_error'." + held
 
 
 @get("/healthz", sync_to_thread=False)
