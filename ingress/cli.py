@@ -53,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from ingress.app import create_app
     from ingress.routes.events import SHUTDOWN
+    from ingress.server import uvicorn_config
     from ingress.services import default_services
 
     settings = _settings(args)
@@ -65,14 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             SHUTDOWN.set()  # end event streams so in-flight uploads alone decide the drain
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        timeout_graceful_shutdown=60,
-    )
+    config = uvicorn_config(app, settings, timeout_graceful_shutdown=60)
     Server(config).run()
     return 0
 

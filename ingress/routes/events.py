@@ -8,15 +8,18 @@ import json
 import threading
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Request, get
+from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from daemon.catalog import Event
+from daemon.errors import InvalidInput
 from ingress.deps import Lib
+from ingress.limits import INT64_MAX
 
 # Set when the server begins shutting down, so open streams end instead of holding it up.
 SHUTDOWN = threading.Event()
@@ -50,16 +53,25 @@ def _events_after(last_id: int, project: str | None, limit: int = 200) -> list[d
     return out
 
 
+def _last_event_id(header: str | None) -> int | None:
+    """The id a reconnecting client resumes after; anything but ASCII digits is ignored."""
+    if not header or not (header.isascii() and header.isdigit()):
+        return None
+    digits = header.lstrip("0") or "0"
+    if len(digits) > 19 or int(digits) > INT64_MAX:
+        raise InvalidInput(f"Last-Event-ID must be at most {INT64_MAX}")
+    return int(digits)
+
+
 @get("/api/events")
 async def events(
     request: Request[Any, Any, Any],
     lib: Lib,
-    since: int | None = None,
+    since: Annotated[int | None, QueryParameter(ge=0, le=INT64_MAX)] = None,
     project: str | None = None,
 ) -> ServerSentEvent:
     """Ingest events as SSE (`event: stored|indexed|moved|removed|thumbnail|metadata|...`)."""
-    header = request.headers.get("last-event-id")
-    start = since if since is not None else (int(header) if header and header.isdigit() else None)
+    start = since if since is not None else _last_event_id(request.headers.get("last-event-id"))
 
     async def generate() -> AsyncGenerator[ServerSentEventMessage, None]:
         last = start if start is not None else await anyio.to_thread.run_sync(_latest_id)

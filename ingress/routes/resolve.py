@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from daemon import jobs
 from daemon.errors import InvalidInput
 from daemon.jobqueue import act, claim_next, get_job, list_jobs, open_job, parse_statuses
 from daemon.jobrequest import parse_open, parse_result
 from ingress.deps import Lib
+from ingress.limits import Int64Path, Int64Query
 
 
 def _agent(query: str | None, body: dict[str, Any] | None) -> str | None:
@@ -48,7 +49,7 @@ def open_resolve(
 @post("/api/resolve/jobs/next", status_code=200, sync_to_thread=True)
 def next_jobs(
     lib: Lib,
-    limit: FromQuery[int] = 1,
+    limit: Int64Query = 1,
     claimed_by: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     """Claim up to `limit` pending jobs (oldest first) with a lease."""
@@ -58,7 +59,7 @@ def next_jobs(
 @post("/api/resolve/jobs/{job_id:int}/heartbeat", status_code=200, sync_to_thread=True)
 def heartbeat(
     lib: Lib,
-    job_id: FromPath[int],
+    job_id: Int64Path,
     claimed_by: FromQuery[str | None] = None,
     data: JSONBody[Any] = None,
 ) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def heartbeat(
 @post("/api/resolve/jobs/{job_id:int}/complete", status_code=200, sync_to_thread=True)
 def complete(
     lib: Lib,
-    job_id: FromPath[int],
+    job_id: Int64Path,
     claimed_by: FromQuery[str | None] = None,
     data: JSONBody[Any] = None,
 ) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def complete(
 @post("/api/resolve/jobs/{job_id:int}/fail", status_code=200, sync_to_thread=True)
 def fail(
     lib: Lib,
-    job_id: FromPath[int],
+    job_id: Int64Path,
     claimed_by: FromQuery[str | None] = None,
     error: FromQuery[str | None] = None,
     data: JSONBody[Any] = None,
@@ -99,7 +100,7 @@ def fail(
 @post("/api/resolve/jobs/{job_id:int}/release", status_code=200, sync_to_thread=True)
 def release(
     lib: Lib,
-    job_id: FromPath[int],
+    job_id: Int64Path,
     claimed_by: FromQuery[str | None] = None,
     data: JSONBody[Any] = None,
 ) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def release(
 
 
 @post("/api/resolve/jobs/{job_id:int}/cancel", status_code=200, sync_to_thread=True)
-def cancel(lib: Lib, job_id: FromPath[int]) -> dict[str, Any]:
+def cancel(lib: Lib, job_id: Int64Path) -> dict[str, Any]:
     """Cancel a pending or claimed job; its agent's next heartbeat gets 409."""
     return _ok(act(lib, job_id, jobs.Cancel()))
 
@@ -117,8 +118,8 @@ def cancel(lib: Lib, job_id: FromPath[int]) -> dict[str, Any]:
 def list_all(
     lib: Lib,
     status: FromQuery[str | None] = None,
-    limit: FromQuery[int] = 100,
-    offset: FromQuery[int] = 0,
+    limit: Int64Query = 100,
+    offset: Int64Query = 0,
 ) -> dict[str, Any]:
     """Jobs newest first, `?status=pending` (or `pending,claimed`) to filter."""
     page, total = list_jobs(lib, parse_statuses(status), limit, offset)
@@ -126,7 +127,7 @@ def list_all(
 
 
 @get("/api/resolve/jobs/{job_id:int}", sync_to_thread=True)
-def fetch(lib: Lib, job_id: FromPath[int]) -> dict[str, Any]:
+def fetch(lib: Lib, job_id: Int64Path) -> dict[str, Any]:
     """One job."""
     return get_job(lib, job_id)
 

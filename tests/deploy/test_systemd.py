@@ -8,6 +8,7 @@ nothing else in the copy changes (a test asserts that).
 
 from __future__ import annotations
 
+import resource
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.settings import SETTINGS, setting_names
+from daemon.settings import SETTINGS, Settings, setting_names
+from ingress.server import FD_RESERVE, connection_cap
 from tests.deploy.files import (
     DEPLOY,
     SETTING_NAME,
@@ -134,3 +136,18 @@ def test_environment_file_matches_the_units() -> None:
         )
         for name in ("MEDIA_SYNC_PROJECTS_ROOT", "MEDIA_SYNC_STATE_DIR"):
             assert env[name] == environment[name], f"{unit}: {name}"
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_open_file_limit_is_raised_above_the_connection_cap(
+    unit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd's default of 1024 let 600 stalled clients starve the watcher of descriptors."""
+    (value,) = unit_values(DEPLOY / "systemd" / unit, "LimitNOFILE")
+    limit = int(value)
+    assert limit >= 8192
+    if UNITS[unit] == "serve":  # the limit systemd gives the process, as getrlimit reports it
+        monkeypatch.setattr(resource, "getrlimit", lambda _kind: (limit, limit))
+        cap = connection_cap(Settings.from_env({}, max_connections=0))
+        assert cap == limit // 2 - FD_RESERVE
+        assert cap + FD_RESERVE < limit  # the watcher and the catalog keep their share
