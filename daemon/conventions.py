@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import fnmatch
 import hashlib
 import json
@@ -11,6 +12,7 @@ import os
 import re
 import secrets
 import socket
+import stat
 import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -177,6 +179,77 @@ def safe_join(root: Path, rel: str, what: str = "path") -> Path:
     return candidate
 
 
+class SymlinkRefused(UnsafePath, OSError):
+    """A write refused because a folder on its way is a symlink or leads out of its root.
+
+    An UnsafePath (a request answers 400 with the detail) that is also an OSError, so code that
+    keeps one file's I/O failure as a value (the watcher, the journals) treats it as one.
+    """
+
+
+_NO_LINKS = "media-sync does not write through symlinks; replace it with a real folder"
+
+
+def _rel_label(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix() or str(root)
+    except ValueError:
+        return str(path)
+
+
+def checked_dir(root: Path, directory: Path, *, create: bool = False) -> Path:
+    """``directory`` (``root`` or a folder below it) proven to pass through no symlink below
+    ``root``, so it resolves inside it; ``create`` makes missing folders one at a time, never
+    through a link. Raises SymlinkRefused (an UnsafePath) with a detail saying what to fix."""
+    try:
+        parts = directory.relative_to(root).parts
+    except ValueError:
+        parts = ("..",)
+    if ".." in parts:
+        raise SymlinkRefused(f"{directory} is not inside {root}; media-sync writes only there")
+    path = os.fspath(root)
+    for i, part in enumerate(parts):
+        path = os.path.join(path, part)
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            if not create:
+                return directory
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path)
+            mode = os.lstat(path).st_mode
+        if not stat.S_ISDIR(mode):
+            label = "/".join(parts[: i + 1])
+            if stat.S_ISLNK(mode):
+                raise SymlinkRefused(f"{label} is a symlink to {os.readlink(path)}: {_NO_LINKS}")
+            raise SymlinkRefused(f"{label} is not a folder; media-sync writes only into folders")
+    return directory  # every step below root is a real folder: it resolves inside root
+
+
+_LAYOUT_TOPS = frozenset({"ingest", MANIFEST_DIR})
+
+
+def layout_root(directory: Path) -> Path | None:
+    """The source root a media-sync folder hangs from, told by the layout names: the folder
+    holding the (first) project whose `ingest/` or `_manifest/` this is in, or that project
+    itself, or the root holding `_sources/`. None for any other folder."""
+    parts = directory.parts
+    for i in range(1, len(parts)):
+        if is_project_name(parts[i]) and (i + 1 == len(parts) or parts[i + 1] in _LAYOUT_TOPS):
+            return Path(*parts[:i])
+    return directory.parent if directory.name == SOURCES_DIR else None
+
+
+def writable_dir(directory: Path) -> Path:
+    """Make ``directory`` ready for a write: checked against its root (``checked_dir``) when
+    the layout names one (``layout_root``), else simply created."""
+    root = layout_root(directory)
+    if root is None:
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+    return checked_dir(root, directory, create=True)
+
+
 def fsync_dir(directory: Path) -> None:
     """fsync a directory so a rename inside it is durable (best effort on filesystems that refuse)."""
     try:
@@ -191,21 +264,49 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def open_locked_temp(directory: Path, hint: str = "") -> tuple[Path, int]:
+    """Create a fresh temp file in ``directory`` and hold an exclusive ``flock`` on it.
+
+    The lock says "being written": start-up cleanup removes a temp only when it can take the
+    lock, which no crash, zombie or reused PID keeps. Close the fd only once the temp is
+    renamed away or removed. (Retries if a cleaner removed the name before it was locked.)
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+    while True:
+        path = temp_path_for(directory, hint)
+        fd = os.open(path, flags, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.lstat(path).st_ino == os.fstat(fd).st_ino:
+                return path, fd
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            raise
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory, fsync, rename, fsync dir."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path_for(path.parent, path.name)
+    """Write ``data`` to ``path`` via a locked temp file in the same directory, fsync, rename,
+    fsync dir."""
+    writable_dir(path.parent)
+    temp, fd = open_locked_temp(path.parent, path.name)
     try:
-        with open(temp, "xb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        os.fchmod(fd, mode)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+    finally:
+        os.close(fd)
     fsync_dir(path.parent)
 
 
@@ -217,10 +318,20 @@ def atomic_write_json(path: Path, document: Any, mode: int = 0o644) -> None:
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """Append one JSON line with a single O_APPEND write (one line per call, never torn locally)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    writable_dir(path.parent)
     line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    label = _rel_label(layout_root(path.parent) or path.parent, path)
     try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            no_links = _NO_LINKS.replace("folder", "file")
+            raise SymlinkRefused(f"{label} is a symlink: {no_links}") from exc
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SymlinkRefused(f"{label} is not a regular file; media-sync appends only to files")
         os.write(fd, line)
     finally:
         os.close(fd)
@@ -238,7 +349,7 @@ def place_no_overwrite(source: Path, directory: Path, name: str) -> Path:
     Uses a hard link (atomic, fails on clash) and falls back to an O_EXCL reservation plus an
     atomic rename where the filesystem has no hard links (some SMB mounts).
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    writable_dir(directory)
     for candidate_name in numbered_names(name):
         candidate = directory / candidate_name
         try:

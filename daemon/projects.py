@@ -16,6 +16,7 @@ from daemon.conventions import (
     PROJECT_RE,
     THUMBNAILS,
     check_component,
+    checked_dir,
     is_project_name,
     project_number,
 )
@@ -100,13 +101,25 @@ def resolve_project(source: Source, name: str) -> ProjectRef:
     ref = ProjectRef(source, name)
     if not ref.path.is_dir() or ref.path.is_symlink():
         raise ProjectNotFound(f"project {name!r} does not exist in source {source.name!r}")
+    check_layout(ref)
     return ref
 
 
+# The folders media-sync writes into in a project; none may be (or pass through) a symlink.
+LAYOUT_DIRS = (ORIGINALS, THUMBNAILS, MANIFEST_DIR)
+WRITTEN_DIRS = (*LAYOUT_DIRS, f"{MANIFEST_DIR}/trash")
+
+
+def check_layout(ref: ProjectRef, *, create: bool = False) -> None:
+    """Refuse a project whose own folders are symlinks or resolve outside its source root
+    (SymlinkRefused, an UnsafePath), so a request fails before any byte is written."""
+    for sub in WRITTEN_DIRS:
+        checked_dir(ref.source.root, ref.path / sub, create=create and sub in LAYOUT_DIRS)
+
+
 def ensure_layout(ref: ProjectRef) -> None:
-    """Create the folders every project has (idempotent)."""
-    for sub in (ORIGINALS, THUMBNAILS, MANIFEST_DIR):
-        (ref.path / sub).mkdir(parents=True, exist_ok=True)
+    """Create the folders every project has (idempotent), never through a symlink."""
+    check_layout(ref, create=True)
 
 
 def find_existing(source: Source, raw_name: str) -> ProjectRef | None:

@@ -1,40 +1,85 @@
-"""Sources: list, register, enable/disable (the original's shapes: a list, and items)."""
+"""Sources: list, register, enable/disable, relocation switch and preview, removal (the
+original's shapes: a list, and items)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import anyio.to_thread
-from litestar import Response, get, post
+from litestar import Response, delete, get, post
 
 from daemon.errors import CorruptFile, InvalidInput
-from daemon.sources import Source, register_source, toggle_source
+from daemon.sources import (
+    Source,
+    register_source,
+    remove_source,
+    set_relocate,
+    toggle_source,
+)
+from daemon.watch.reconcile import Scope, reconciler_for
 from ingress.deps import Lib
 
 SOURCE_TYPES = ("local",)
 REGISTRY_ERROR_HEADER = "X-Media-Sync-Registry-Error"
+MAX_LISTED_MOVES = 200
 
 
-def _with_watch(lib: Lib, status: dict[str, Any]) -> dict[str, Any]:
-    if lib.watch_status is not None:
+def _with_watch(lib: Lib, status: dict[str, Any], source: Source) -> dict[str, Any]:
+    if source.refused is not None:
+        status["watch"] = {"mode": "off", "reason": "outside MEDIA_SYNC_SOURCE_PARENTS"}
+    elif lib.watch_status is not None:
         status["watch"] = lib.watch_status(status["name"])
     else:
         status["watch"] = {"mode": "off", "reason": "the watcher does not run in this process"}
     return status
 
 
+def _hint(source: Source, accessible: bool) -> str:
+    name = source.name
+    if source.refused is not None:
+        return (
+            f"Neither watched nor served: {source.refused}. DELETE /api/sources/{name} "
+            "unregisters it (its files stay)."
+        )
+    if not source.enabled:
+        return f"Disabled; POST /api/sources/{name}/toggle?enabled=true to use it again."
+    if not accessible:
+        return f"{source.root} is not reachable: check the mount, then reindex."
+    hint = f"Use ?source={name} on any project endpoint to work in this root."
+    if not source.relocate:
+        hint += (
+            f" Loose media stays where it is; see GET /api/sources/{name}/relocation, then "
+            f"POST /api/sources/{name}/relocate?enabled=true to file it into Unsorted-Loose."
+        )
+    return hint
+
+
 def source_item(lib: Lib, source: Source) -> dict[str, Any]:
-    """One source as the original listed it, plus its error and watch mode."""
-    item = _with_watch(lib, source.status())
+    """One source as the original listed it, plus its error, relocation switch and watch mode."""
+    item = _with_watch(lib, source.status(), source)
     item["type"] = "local"
-    if not item["enabled"]:
-        hint = f"Disabled; POST /api/sources/{source.name}/toggle?enabled=true to use it again."
-    elif item["accessible"]:
-        hint = f"Use ?source={source.name} on any project endpoint to work in this root."
-    else:
-        hint = f"{source.root} is not reachable: check the mount, then reindex."
-    item["instructions"] = hint
+    item["instructions"] = _hint(source, item["accessible"])
     return item
+
+
+def relocation_preview(lib: Lib, source: Source) -> dict[str, Any]:
+    """A dry run of a full pass over ``source``: the loose files in its root and the media
+    outside `ingest/originals/` in its projects that relocation would move. Changes nothing."""
+    if source.refused is not None:
+        return {"would_move": 0, "moves": [], "error": source.refused}
+    result = reconciler_for(lib).reconcile(source, Scope(), dry=True)
+    if result.status != "ok":
+        return {"would_move": 0, "moves": [], "error": result.offline_reason}
+    moves = result.moves
+    state = "on: the watcher moves them" if source.relocate else "off: nothing moves"
+    return {
+        "would_move": len(moves),
+        "moves": moves[:MAX_LISTED_MOVES],
+        "moves_truncated": len(moves) > MAX_LISTED_MOVES,
+        "would_index": result.indexed,
+        "error": None,
+        "instructions": f"{len(moves)} file(s) would move into place; relocation is {state}.",
+    }
 
 
 @get("/api/sources")
@@ -51,16 +96,21 @@ def _listing(lib: Lib) -> Response[Any]:
     headers = {}
     if registry.error:
         headers[REGISTRY_ERROR_HEADER] = registry.error.encode("ascii", "replace").decode()
-    return Response([source_item(lib, s) for s in registry.sources], headers=headers)
+    return Response([source_item(lib, s) for s in registry.listed], headers=headers)
+
+
+def _checked_registry(lib: Lib) -> None:
+    registry = lib.registry()
+    if registry.error:
+        raise CorruptFile(registry.error)
 
 
 @post("/api/sources", sync_to_thread=True, status_code=201)
 def add_source(lib: Lib, data: dict[str, Any]) -> dict[str, Any]:
-    """Register another root: `{"name": "archive", "root": "/mnt/archive", "type": "local",
-    "enabled": true}`."""
-    registry = lib.registry()
-    if registry.error:
-        raise CorruptFile(registry.error)
+    """Register another root under MEDIA_SYNC_SOURCE_PARENTS: `{"name": "archive", "root":
+    "/mnt/archive", "type": "local", "enabled": true}`; relocation starts off and `dry_run`
+    says what switching it on would move."""
+    _checked_registry(lib)
     name, root, enabled = (
         data.get("name"),
         data.get("root") or data.get("path"),
@@ -73,16 +123,37 @@ def add_source(lib: Lib, data: dict[str, Any]) -> dict[str, Any]:
     kind = data.get("type", "local")
     if kind not in SOURCE_TYPES:
         raise InvalidInput(f"source type {kind!r} is not supported; use 'local' (a mounted path)")
-    return source_item(lib, register_source(lib.settings, name, root, enabled))
+    source = register_source(lib.settings, name, root, enabled)
+    return {**source_item(lib, source), "dry_run": relocation_preview(lib, source)}
 
 
 @post("/api/sources/{name:str}/toggle", sync_to_thread=True, status_code=200)
 def toggle(lib: Lib, name: str, enabled: bool | None = None) -> dict[str, Any]:
     """Set `?enabled=true|false`, or flip when absent; `primary` cannot be disabled."""
-    registry = lib.registry()
-    if registry.error:
-        raise CorruptFile(registry.error)
+    _checked_registry(lib)
     return source_item(lib, toggle_source(lib.settings, name, enabled))
 
 
-ROUTES = [list_sources, add_source, toggle]
+@post("/api/sources/{name:str}/relocate", sync_to_thread=True, status_code=200)
+def relocate(lib: Lib, name: str, enabled: bool) -> dict[str, Any]:
+    """`?enabled=true|false`: let the watcher move this source's loose media into place, or not."""
+    _checked_registry(lib)
+    source = set_relocate(lib.settings, name, enabled)
+    return {**source_item(lib, source), "dry_run": relocation_preview(lib, source)}
+
+
+@get("/api/sources/{name:str}/relocation", sync_to_thread=True)
+def relocation(lib: Lib, name: str) -> dict[str, Any]:
+    """What relocation would move in this source now (a dry run; nothing changes)."""
+    source = lib.registry().find(name)
+    return {"name": name, "relocate": source.relocate, "dry_run": relocation_preview(lib, source)}
+
+
+@delete("/api/sources/{name:str}", sync_to_thread=True, status_code=200)
+def remove(lib: Lib, name: str) -> dict[str, Any]:
+    """Unregister a source (never `primary`); its files stay on disk, its catalog rows go."""
+    _checked_registry(lib)
+    return remove_source(lib.settings, lib.catalog, name)
+
+
+ROUTES = [list_sources, add_source, toggle, relocate, relocation, remove]

@@ -18,7 +18,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base = tmp_path_factory.mktemp("contract")
     root = base / "projects"
     root.mkdir()
-    env = {"MEDIA_SYNC_MAX_UPLOAD_MB": str(LIMIT_MB)}
+    env = {
+        "MEDIA_SYNC_MAX_UPLOAD_MB": str(LIMIT_MB),
+        # the tests register extra sources in their own tmp_path folders
+        "MEDIA_SYNC_SOURCE_PARENTS": str(tmp_path_factory.getbasetemp()),
+    }
     with serving(root, base / "state", args=["--no-watch"], env=env) as live:
         yield live
 

@@ -1,4 +1,5 @@
-// Health, the LAN address, and source roots: list, register, enable/disable, pick one.
+// Health, the LAN address, and source roots: list, register, enable/disable, relocation
+// (switch + dry run), remove, pick one.
 import { $, api, el, emit, say, state } from "./api.js";
 
 function watchText(watch) {
@@ -67,6 +68,105 @@ async function toggle(source) {
   }
 }
 
+// ---- relocation: what it would move (a dry run), the switch, and removal ----
+
+/** The last dry run seen per source (from registering, switching or "Preview"). */
+const dryRuns = new Map();
+const MOVES_SHOWN = 20;
+
+function sourcePath(source, suffix = "") {
+  return `/api/sources/${encodeURIComponent(source.name)}${suffix}`;
+}
+
+function dryRunView(source) {
+  const run = dryRuns.get(source.name);
+  if (!run) return null;
+  if (run.error) return el("div", { class: "bad small" }, `Dry run: ${run.error}`);
+  const moves = run.moves || [];
+  const more = run.would_move - Math.min(moves.length, MOVES_SHOWN);
+  return el(
+    "details",
+    { class: "small" },
+    el("summary", {}, `Dry run: ${run.would_move} file(s) would move`),
+    el(
+      "ul",
+      { class: "list small" },
+      moves.slice(0, MOVES_SHOWN).map((m) => el("li", {}, `${m.from} → ${m.to}`)),
+      more > 0 ? el("li", { class: "muted" }, `… and ${more} more`) : null,
+    ),
+  );
+}
+
+async function preview(source) {
+  try {
+    const answer = await api(sourcePath(source, "/relocation"));
+    dryRuns.set(source.name, answer.dry_run);
+    const n = answer.dry_run.would_move;
+    say("source-message", `${source.name}: relocation would move ${n} file(s); nothing was changed.`, "ok");
+    await loadSources();
+  } catch (error) {
+    say("source-message", `No dry run for ${source.name}: ${error.message}`, "bad");
+  }
+}
+
+/** Switching relocation on asks first, showing what the dry run says would move. */
+async function setRelocate(source, enabled, input) {
+  try {
+    if (enabled) {
+      const answer = await api(sourcePath(source, "/relocation"));
+      dryRuns.set(source.name, answer.dry_run);
+      const n = answer.dry_run.would_move || 0;
+      const ask = `Let media-sync move loose media in ${source.name} (${source.root}) into Unsorted-Loose/?\n${n} file(s) would move now, more as they appear.`;
+      if (!window.confirm(ask)) {
+        input.checked = false;
+        await loadSources();
+        return;
+      }
+    }
+    const answer = await api(sourcePath(source, "/relocate"), { method: "POST", params: { enabled } });
+    dryRuns.set(source.name, answer.dry_run);
+    say("source-message", `Relocation ${enabled ? "on" : "off"} for ${source.name}.`, "ok");
+  } catch (error) {
+    say("source-message", `Could not switch relocation for ${source.name}: ${error.message}`, "bad");
+  }
+  await loadSources();
+}
+
+async function removeSource(source) {
+  const ask = `Remove source ${source.name}?\nIts files stay on disk at ${source.root}; only its catalog entries are dropped.`;
+  if (!window.confirm(ask)) return;
+  try {
+    const answer = await api(sourcePath(source), { method: "DELETE" });
+    dryRuns.delete(source.name);
+    say("source-message", `Removed ${source.name} (${answer.catalog_files_removed} catalog entries); its files were left as they are.`, "ok");
+    if (state.source === source.name) emit("choose-source", "primary");
+    await Promise.all([loadSources(), loadHealth()]);
+  } catch (error) {
+    say("source-message", `Could not remove ${source.name}: ${error.message}`, "bad");
+  }
+}
+
+function relocateSwitch(source) {
+  const input = el("input", {
+    type: "checkbox",
+    role: "switch",
+    checked: source.relocate === true,
+    "aria-label": `Relocate loose media in source ${source.name}`,
+  });
+  input.addEventListener("change", () => setRelocate(source, input.checked, input));
+  return el("label", { class: "inline small" }, input, el("span", {}, "Relocate loose media"));
+}
+
+function sourceButtons(s) {
+  const button = (label, onclick, aria) => el("button", { type: "button", onclick, "aria-label": aria }, label);
+  if (s.name === "primary") return [button("Preview", () => preview(s), `Dry run of relocation in ${s.name}`)];
+  return [
+    button(s.enabled ? "Disable" : "Enable", () => toggle(s), `${s.enabled ? "Disable" : "Enable"} source ${s.name}`),
+    button("Preview", () => preview(s), `Dry run of relocation in ${s.name}`),
+    button("Remove", () => removeSource(s), `Remove source ${s.name}`),
+  ];
+}
+
 /** `GET /api/sources` is a list; a corrupt registry shows up in `/health.registry_error`. */
 function renderSources(sources) {
   $("source-list").replaceChildren(
@@ -74,25 +174,11 @@ function renderSources(sources) {
       el(
         "li",
         {},
-        el(
-          "div",
-          { class: "source-line" },
-          el("strong", {}, s.name),
-          accessText(s),
-          s.name === "primary"
-            ? null
-            : el(
-                "button",
-                {
-                  type: "button",
-                  onclick: () => toggle(s),
-                  "aria-label": `${s.enabled ? "Disable" : "Enable"} source ${s.name}`,
-                },
-                s.enabled ? "Disable" : "Enable",
-              ),
-        ),
+        el("div", { class: "source-line" }, el("strong", {}, s.name), accessText(s), ...sourceButtons(s)),
         el("div", { class: "muted" }, s.root || ""),
         el("div", { class: "muted" }, watchText(s.watch)),
+        relocateSwitch(s),
+        dryRunView(s),
       ),
     ),
   );
@@ -125,9 +211,12 @@ async function register(event) {
   };
   try {
     const made = await api("/api/sources", { method: "POST", body });
+    if (made.dry_run) dryRuns.set(made.name, made.dry_run);
+    const moves = made.dry_run && !made.dry_run.error ? made.dry_run.would_move : 0;
+    const note = moves ? ` Relocation is off: ${moves} loose file(s) stay where they are until you switch it on.` : "";
     say(
       "source-message",
-      `Registered ${made.name}${made.accessible ? "" : " (not accessible yet: check the mount)"}.`,
+      `Registered ${made.name}${made.accessible ? "" : " (not accessible yet: check the mount)"}.${note}`,
       made.accessible ? "ok" : "warn",
     );
     $("source-form").reset();
