@@ -22,9 +22,12 @@ from daemon.settings import Settings
 from daemon.spool import remove_stale_temps
 from ingress.deps import provide_library
 from ingress.errors import EXCEPTION_HANDLERS
+from ingress.guard import guard
+from ingress.limits import BodyIdleTimeout
 from ingress.routes import (
     events,
     health,
+    login,
     manage,
     media,
     projects,
@@ -91,6 +94,7 @@ def create_app(
     route_handlers: list[Any] = [
         root,
         *health.ROUTES,
+        *login.ROUTES,
         *projects.ROUTES,
         *upload.ROUTES,
         *sources.ROUTES,
@@ -110,6 +114,7 @@ def create_app(
         dependencies={"lib": Provide(provide_library, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=cors,
+        middleware=[guard(settings), BodyIdleTimeout(settings.body_timeout_seconds)],
         openapi_config=OpenAPIConfig(title="media-sync", version=__version__, path="/schema"),
         debug=False,
         logging_config=None,  # the CLI configures logging; no background queue thread

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import random
 import signal
 import socket
@@ -40,6 +41,7 @@ MAX_BACKOFF = 30.0
 DEFAULT_LEASE = 40.0
 HTTP_TIMEOUT = 10.0
 MAX_QUERY_ERROR = 1000
+TOKEN_ENV = "MEDIA_SYNC_API_TOKEN"
 
 
 class ServerUnavailable(Exception):
@@ -65,16 +67,21 @@ class Dropped(Exception):
 class ServerClient:
     """The agent endpoints of ``/api/resolve`` over urllib, as one named agent."""
 
-    def __init__(self, base_url: str, name: str, timeout: float = HTTP_TIMEOUT):
+    def __init__(
+        self, base_url: str, name: str, timeout: float = HTTP_TIMEOUT, token: str = ""
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.name = name
         self.timeout = timeout
+        self.token = token
 
     def _post(self, path: str, query: dict[str, str], body: dict[str, Any] | None = None) -> Any:
         url = f"{self.base_url}{path}?{urllib.parse.urlencode(query)}"
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method="POST")
         request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"null")
@@ -82,6 +89,11 @@ class ServerClient:
             detail = exc.read().decode(errors="replace")[:300]
             if exc.code in (404, 409):
                 raise JobGone(f"HTTP {exc.code}: {detail}") from exc
+            if exc.code in (401, 403) and "token" in detail.lower():
+                hint = "a valid token" if self.token else f"a token: --token or ${TOKEN_ENV}"
+                raise ServerRejected(
+                    f"HTTP {exc.code}: the server needs {hint} ({detail})"
+                ) from exc
             if 400 <= exc.code < 500 and exc.code not in (408, 429):
                 raise ServerRejected(f"HTTP {exc.code} from {path}: {detail}") from exc
             raise ServerUnavailable(f"HTTP {exc.code} from {path}: {detail}") from exc
@@ -207,6 +219,7 @@ class AgentConfig:
     mappings: list[tuple[str, str]]
     poll_seconds: float = 2.0
     once: bool = False
+    token: str = ""
 
 
 @dataclass
@@ -255,7 +268,7 @@ class Agent:
     ):
         self.config = config
         self.stop = stop or threading.Event()
-        self.client = ServerClient(config.server, config.name)
+        self.client = ServerClient(config.server, config.name, token=config.token)
         self.scriptapp = scriptapp
         self.loader = loader
         self.runner = runner
@@ -432,6 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--poll-seconds", type=float, default=2.0, help="idle back-off base (default 2, max 30)"
     )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_ENV, ""),
+        help=f"the server's API token, sent as Authorization: Bearer (default: ${TOKEN_ENV}; "
+        "the environment keeps it out of the process list)",
+    )
     parser.add_argument("--once", action="store_true", help="run at most one job, then exit")
     parser.add_argument(
         "--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)"
@@ -486,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mappings=_mappings(parser, args.map),
         poll_seconds=max(args.poll_seconds, 0.05),
         once=args.once,
+        token=args.token.strip(),
     )
     scriptapp = load_factory(args.adapter_factory) if args.adapter_factory else None
     stop = threading.Event()

@@ -19,9 +19,16 @@ export function query(params) {
   return text ? `?${text}` : "";
 }
 
-/** JSON request to the same origin; throws ApiError for non-2xx answers. */
-export async function api(path, { method = "GET", body, params, signal } = {}) {
-  const init = { method, signal, headers: { Accept: "application/json" } };
+// Called when the API answers 401 (a token is set on the server and this browser has no login
+// cookie); resolves once the user has logged in. login.js installs it.
+let unauthorized = null;
+
+export function onUnauthorized(handler) {
+  unauthorized = handler;
+}
+
+async function send(path, { method = "GET", body, params, signal } = {}) {
+  const init = { method, signal, headers: { Accept: "application/json" }, credentials: "same-origin" };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -33,6 +40,17 @@ export async function api(path, { method = "GET", body, params, signal } = {}) {
     data = text ? JSON.parse(text) : null;
   } catch {
     data = { detail: text.slice(0, 300) };
+  }
+  return { response, data };
+}
+
+/** JSON request to the same origin; throws ApiError for non-2xx answers. A 401 shows the login
+ * form, waits for the login, then sends the request once more. */
+export async function api(path, options = {}) {
+  let { response, data } = await send(path, options);
+  if (response.status === 401 && unauthorized) {
+    await unauthorized();
+    ({ response, data } = await send(path, options));
   }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;

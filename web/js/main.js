@@ -2,6 +2,7 @@
 import { $, copyText, debounce, emit, on, recall, remember, state } from "./api.js";
 import { clearSelection, initExplorer, refreshSoon, reload, removed, selectShown, thumbBySha } from "./explorer.js";
 import { renderHelp } from "./help.js";
+import { ensureLogin, initLogin } from "./login.js";
 import { initManage } from "./manage.js";
 import { initProjects, loadProjects, markCurrent } from "./projects.js";
 import { initResolve, showSelection } from "./resolve.js";
@@ -101,7 +102,15 @@ function connectLive() {
   }
   const stream = new EventSource("/api/events");
   stream.addEventListener("open", () => setLive(true, "live"));
-  stream.addEventListener("error", () => setLive(false, "reconnecting…"));
+  stream.addEventListener("error", async () => {
+    if (stream.readyState !== EventSource.CLOSED) {
+      setLive(false, "reconnecting…");
+      return;
+    }
+    setLive(false, "disconnected"); // refused (a 401 after a logout elsewhere): log in, reconnect
+    await ensureLogin();
+    setTimeout(connectLive, 2000);
+  });
   for (const type of LIVE_TYPES) stream.addEventListener(type, (message) => onLiveEvent(type, message));
   window.addEventListener("pagehide", () => stream.close());
 }
@@ -111,6 +120,8 @@ async function start() {
   const saved = recall();
   state.source = hash.source || saved.source || "primary";
   state.project = hash.project || "";
+  initLogin();
+  await ensureLogin(); // a server with a token asks for it before anything else loads
   initStatus();
   initProjects();
   initUpload();
