@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -12,13 +13,15 @@ import peewee as pw
 
 from daemon.catalog import Content, File, Project, utcnow
 from daemon.conventions import MANIFEST_DIR, atomic_write_json
-from daemon.errors import CorruptFile
+from daemon.errors import CorruptFile, MediaSyncError, SourceNotFound
 from daemon.locks import file_lock
 from daemon.projects import ProjectRef
 from daemon.settings import Settings
+from daemon.sources import load_registry
 from daemon.tags import load_tags
 
 log = logging.getLogger("media_sync.index")
+DIRTY_DIR = "index-dirty"  # in the state directory: markers of index.json files to catch up
 
 
 def project_row(ref: ProjectRef) -> Project:
@@ -131,8 +134,7 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def write_index(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
-    """Rewrite index.json from the catalog under the project's lock (atomic replace)."""
+def _write_one(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
     with file_lock(settings.locks_dir, ref.lock_key + "-index"):
         current = _identity(ref.index_path)
         if current is not None and _written.get(ref.index_path) != current:
@@ -142,7 +144,77 @@ def write_index(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
         identity = _identity(ref.index_path)
         if identity is not None:
             _written[ref.index_path] = identity
+        _dirty_marker(settings, ref).unlink(missing_ok=True)
     return document
+
+
+def write_index(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
+    """Rewrite index.json from the catalog under the project's lock (atomic replace); then
+    catch up every index.json an earlier write failed to rewrite (``write_index_or_mark``)."""
+    document = _write_one(settings, ref)
+    catch_up_indexes(settings)
+    return document
+
+
+def _marker(settings: Settings, source_name: str, project: str) -> Path:
+    key = hashlib.sha1(f"{source_name}\0{project}".encode()).hexdigest()[:16]
+    return settings.state_dir / DIRTY_DIR / f"{key}.json"
+
+
+def _dirty_marker(settings: Settings, ref: ProjectRef) -> Path:
+    return _marker(settings, ref.source.name, ref.name)
+
+
+def write_index_or_mark(settings: Settings, ref: ProjectRef) -> str | None:
+    """``write_index`` after a commit: a failure (a full disk) is no error for the committed
+    file. The project is marked (in the state directory) so the next index write anywhere, or
+    ``catch_up_indexes``, rewrites it; the warning for the answer comes back."""
+    try:
+        write_index(settings, ref)
+    except (OSError, MediaSyncError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        log.error("cannot rewrite %s/index.json: %s; marked to catch up", ref.name, reason)
+        try:
+            marker = _dirty_marker(settings, ref)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps({"source": ref.source.name, "project": ref.name}))
+        except OSError:
+            log.exception("cannot mark %s/index.json to catch up", ref.name)
+        return (
+            f"{ref.name}/index.json was not rewritten ({reason}); the file is stored and "
+            "catalogued, and index.json catches up at the next index write"
+        )
+    return None
+
+
+def dirty_indexes(settings: Settings) -> list[tuple[str, str]]:
+    """(source, project) of every index.json waiting to catch up."""
+    out = []
+    for marker in sorted((settings.state_dir / DIRTY_DIR).glob("*.json")):
+        try:
+            facts = json.loads(marker.read_text())
+            out.append((str(facts["source"]), str(facts["project"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            marker.unlink(missing_ok=True)
+    return out
+
+
+def catch_up_indexes(settings: Settings) -> int:
+    """Rewrite each index.json marked stale (kept marked while it still fails); how many."""
+    done = 0
+    for source_name, project in dirty_indexes(settings):
+        try:
+            ref = ProjectRef(load_registry(settings).get(source_name), project)
+            if not ref.path.is_dir():  # the project (or its source) is gone: nothing to catch up
+                _marker(settings, source_name, project).unlink(missing_ok=True)
+                continue
+            _write_one(settings, ref)
+            done += 1
+        except SourceNotFound:
+            _marker(settings, source_name, project).unlink(missing_ok=True)
+        except (OSError, MediaSyncError) as exc:
+            log.warning("%s/index.json still cannot be rewritten: %s", project, exc)
+    return done
 
 
 def preserve_if_corrupt(ref: ProjectRef) -> Path | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,14 @@ from daemon.conventions import (
     append_jsonl,
     place_no_overwrite,
 )
-from daemon.errors import EmptyUpload
+from daemon.errors import EmptyUpload, MediaSyncError, StorageFull
 from daemon.hashing import Digest, hash_file
-from daemon.indexfile import project_row, write_index
+from daemon.indexfile import project_row, write_index, write_index_or_mark
 from daemon.library import Change, Library
+from daemon.liveness import Verified, live_in_transaction, verify_copies
 from daemon.mediatypes import media_type
 from daemon.projects import ProjectRef, ensure_layout
+from daemon.spool import full_means_storage_full
 from daemon.tags import dump_tags
 
 log = logging.getLogger("media_sync.ingest")
@@ -42,16 +45,31 @@ class IngestResult:
     duplicate_of: str | None = None
     also_in: list[dict[str, str]] = field(default_factory=list)
     uploaded_at: str | None = None
+    warnings: list[str] = field(default_factory=list)  # after the commit: what did not follow
 
 
-def journal(ref: ProjectRef, action: str, **fields: Any) -> None:
-    """Append one line to the project's `_manifest/files.jsonl` audit log."""
+def _append(path: Path, record: dict[str, Any]) -> str | None:
+    """Append a journal line; a failure is logged and returned as a warning, never raised."""
+    try:
+        append_jsonl(path, record)
+    except OSError as exc:
+        log.error("cannot append to %s: %s", path, exc)
+        return f"{path.parent.name}/{path.name} was not appended to ({exc.strerror or exc})"
+    return None
+
+
+def journal(ref: ProjectRef, action: str, **fields: Any) -> str | None:
+    """Append one line to the project's `_manifest/files.jsonl` audit log (a warning on failure)."""
     record = {"at": utcnow(), "action": action, "project": ref.name, "source": ref.source.name}
     record.update(fields)
-    try:
-        append_jsonl(ref.path / FILES_JOURNAL, record)
-    except OSError:
-        log.exception("cannot append to %s", ref.path / FILES_JOURNAL)
+    return _append(ref.path / FILES_JOURNAL, record)
+
+
+def _project_event(
+    ref: ProjectRef, event: str, payload: dict[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    line = {"timestamp": utcnow(), "event": event, "payload": payload}
+    return line, _append(ref.path / EVENTS_JOURNAL, line)
 
 
 def record_project_event(ref: ProjectRef, event: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -59,12 +77,7 @@ def record_project_event(ref: ProjectRef, event: str, payload: dict[str, Any]) -
 
     Returns the line. Failing to write it is logged, never fatal: the file itself is committed.
     """
-    line = {"timestamp": utcnow(), "event": event, "payload": payload}
-    try:
-        append_jsonl(ref.path / EVENTS_JOURNAL, line)
-    except OSError:
-        log.exception("cannot append to %s", ref.path / EVENTS_JOURNAL)
-    return line
+    return _project_event(ref, event, payload)[0]
 
 
 def _also_in(ref: ProjectRef, blake3: str) -> list[dict[str, str]]:
@@ -97,6 +110,7 @@ def _upsert(
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
         "inode": st.st_ino,
+        "ctime_ns": st.st_ctime_ns,
         "content": digest.blake3,
         "origin": origin,
         "uploaded_at": uploaded_at or utcnow(),
@@ -109,56 +123,61 @@ def _upsert(
             File.size: st.st_size,
             File.mtime_ns: st.st_mtime_ns,
             File.inode: st.st_ino,
+            File.ctime_ns: st.st_ctime_ns,
             File.content: digest.blake3,
         },
     ).execute()
 
 
-def _live_copy(ref: ProjectRef, blake3: str, size: int) -> tuple[str | None, list[str]]:
-    """An existing on-disk copy of this content in the project, plus phantom rows (gone from disk)."""
-    phantoms: list[str] = []
-    rows = File.select(File.rel_path).where(
-        (File.source == ref.source.name) & (File.project == ref.name) & (File.content == blake3)
+def _copies(ref: ProjectRef, blake3: str) -> list[File]:
+    """The catalog rows of ``blake3`` in the project."""
+    return list(
+        File.select(
+            File.id, File.rel_path, File.size, File.inode, File.mtime_ns, File.ctime_ns
+        ).where(
+            (File.source == ref.source.name) & (File.project == ref.name) & (File.content == blake3)
+        )
     )
-    for row in rows:
-        path = ref.path / row.rel_path
-        try:
-            if path.stat().st_size == size:
-                return row.rel_path, phantoms
-        except OSError:
-            pass
-        phantoms.append(row.rel_path)
-    return None, phantoms
 
 
-def ingest_upload(
-    lib: Library, ref: ProjectRef, temp: Path, filename: str, digest: Digest
-) -> IngestResult:
-    """Finish an upload whose bytes are already in ``temp`` (inside ``ref.originals``) and hashed.
-
-    The dedupe decision, the placement and the catalog rows happen in one immediate
-    transaction, so concurrent uploads of the same bytes (from any process) store one file.
-    """
-    if digest.size == 0:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise EmptyUpload(f"{filename!r} is empty (0 bytes); nothing was stored")
-    ensure_layout(ref)
-    removed: list[str] = []
+@contextlib.contextmanager
+def _catalog_full(lib: Library, filename: str) -> Iterator[None]:
+    """A full disk under the catalog (sqlite's "database or disk is full") is StorageFull."""
     try:
-        with lib.catalog.write():
+        yield
+    except pw.OperationalError as exc:
+        if "full" not in str(exc).lower():
+            raise
+        raise StorageFull(
+            f"no space left on the disk holding the catalog {lib.catalog.path}; "
+            f"{filename!r} was not stored"
+        ) from exc
+
+
+@dataclass
+class _Committed:
+    status: str
+    rel_path: str
+    uploaded_at: str | None
+    change: Change
+    removed: list[str]
+    also_in: list[dict[str, str]]
+
+
+def _commit_upload(
+    lib: Library, ref: ProjectRef, temp: Path, filename: str, digest: Digest, verified: Verified
+) -> _Committed:
+    """The dedupe decision, the placement and the catalog rows, in one immediate transaction;
+    a placed file whose transaction fails is removed again (nothing committed silently)."""
+    placed: Path | None = None
+    try:
+        with _catalog_full(lib, filename), lib.catalog.write():
             project = project_row(ref)
-            existing, phantoms = _live_copy(ref, digest.blake3, digest.size)
+            existing, phantoms = live_in_transaction(
+                ref.path, _copies(ref, digest.blake3), verified
+            )
             if phantoms:
-                File.delete().where(
-                    (File.source == ref.source.name)
-                    & (File.project == ref.name)
-                    & (File.rel_path.in_(phantoms))
-                ).execute()
-                Project.update(
-                    removed_missing_records=Project.removed_missing_records + len(phantoms)
-                ).where(Project.id == project.id).execute()
-                removed = phantoms
+                _forget(ref, project, phantoms)
             if existing is not None:
                 Project.update(duplicates_skipped=Project.duplicates_skipped + 1).where(
                     Project.id == project.id
@@ -166,53 +185,124 @@ def ingest_upload(
                 status, rel_path = "duplicate", existing
                 uploaded_at = _uploaded_at(ref, existing)
             else:
-                final = place_no_overwrite(temp, ref.originals, filename)
-                os.chmod(final, lib.settings.file_mode)
-                rel_path = final.relative_to(ref.path).as_posix()
+                with full_means_storage_full(ref.originals, f"{filename!r} was not stored"):
+                    placed = place_no_overwrite(temp, ref.originals, filename)
+                os.chmod(placed, lib.settings.file_mode)
+                rel_path = placed.relative_to(ref.path).as_posix()
                 uploaded_at = utcnow()
-                _upsert(ref, rel_path, digest, final.stat(), "upload", uploaded_at)
+                _upsert(ref, rel_path, digest, placed.stat(), "upload", uploaded_at)
                 status = "stored"
             change = Change(
                 status, ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size}
             )
             Event.insert(**lib.event_row(change)).execute()
             also_in = _also_in(ref, digest.blake3)
+    except BaseException:
+        if placed is not None:
+            with contextlib.suppress(FileNotFoundError):
+                placed.unlink()
+        raise
+    return _Committed(status, rel_path, uploaded_at, change, phantoms, also_in)
+
+
+def _forget(ref: ProjectRef, project: Project, phantoms: list[str]) -> None:
+    File.delete().where(
+        (File.source == ref.source.name)
+        & (File.project == ref.name)
+        & (File.rel_path.in_(phantoms))
+    ).execute()
+    Project.update(removed_missing_records=Project.removed_missing_records + len(phantoms)).where(
+        Project.id == project.id
+    ).execute()
+
+
+def _recatalog_changed(lib: Library, ref: ProjectRef, verified: Verified) -> None:
+    """Copies found holding other bytes are catalogued as what they now hold."""
+    for rel, proof in verified.changed.items():
+        if proof.digest is None or proof.st is None:
+            continue
+        try:
+            ingest_in_place(lib, ref, rel, digest=proof.digest, st=proof.st, update_index=False)
+        except (OSError, MediaSyncError, FileChangedWhileHashing) as exc:
+            log.warning("cannot re-catalog changed %s/%s: %s", ref.name, rel, exc)
+
+
+def ingest_upload(
+    lib: Library,
+    ref: ProjectRef,
+    temp: Path,
+    filename: str,
+    digest: Digest,
+    *,
+    batch: bool = False,
+) -> IngestResult:
+    """Finish an upload whose bytes are already in ``temp`` (inside ``ref.originals``) and hashed.
+
+    A catalogued copy is a duplicate only when proven live (``daemon.liveness``): proven first,
+    then re-stamped inside the immediate transaction that decides, places and catalogs, so
+    concurrent uploads of the same bytes (from any process) store one file, and a copy that
+    changes meanwhile does not swallow the upload. ENOSPC before the commit is StorageFull;
+    after it, the result carries warnings (index.json is marked to catch up). ``batch``: one
+    file of several in a request, whose caller made the project's layout and rewrites
+    index.json once after the last (``write_index_or_mark``).
+    """
+    try:
+        if digest.size == 0:
+            raise EmptyUpload(f"{filename!r} is empty (0 bytes); nothing was stored")
+        if not batch:
+            with full_means_storage_full(ref.path, f"{filename!r} was not stored"):
+                ensure_layout(ref)
+        verified = verify_copies(ref.path, _copies(ref, digest.blake3), digest.blake3)
+        done = _commit_upload(lib, ref, temp, filename, digest, verified)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
-    for rel in removed:
-        journal(ref, "removed", path=rel, reason="missing on disk at upload")
-    journal(
-        ref,
-        status,
-        path=rel_path,
-        sha256=digest.sha256,
-        blake3=digest.blake3,
-        size=digest.size,
-        original_name=filename,
-    )
-    record_project_event(
-        ref,
-        "upload_ingested" if status == "stored" else "upload_duplicate_skipped",
-        {
-            "path": rel_path,
-            "filename": filename,
-            "sha256": digest.sha256,
-            "size": digest.size,
-            "source": ref.source.name,
-        },
-    )
-    write_index(lib.settings, ref)
-    lib.notify(change)
+    warnings = _after_upload(lib, ref, filename, digest, done)
+    _recatalog_changed(lib, ref, verified)
+    if not batch:
+        warnings += [w for w in [write_index_or_mark(lib.settings, ref)] if w]
+    lib.notify(done.change)
     return IngestResult(
-        status,
+        done.status,
         ref,
-        rel_path,
+        done.rel_path,
         digest,
-        duplicate_of=rel_path if status == "duplicate" else None,
-        also_in=also_in,
-        uploaded_at=uploaded_at,
+        duplicate_of=done.rel_path if done.status == "duplicate" else None,
+        also_in=done.also_in,
+        uploaded_at=done.uploaded_at,
+        warnings=warnings,
     )
+
+
+def _after_upload(
+    lib: Library, ref: ProjectRef, filename: str, digest: Digest, done: _Committed
+) -> list[str]:
+    """The journals after the commit; what failed comes back as warnings."""
+    warnings = [
+        journal(ref, "removed", path=rel, reason="missing on disk at upload")
+        for rel in done.removed
+    ]
+    warnings.append(
+        journal(
+            ref,
+            done.status,
+            path=done.rel_path,
+            sha256=digest.sha256,
+            blake3=digest.blake3,
+            size=digest.size,
+            original_name=filename,
+        )
+    )
+    event = "upload_ingested" if done.status == "stored" else "upload_duplicate_skipped"
+    payload = {
+        "path": done.rel_path,
+        "filename": filename,
+        "sha256": digest.sha256,
+        "size": digest.size,
+        "source": ref.source.name,
+    }
+    warnings.append(_project_event(ref, event, payload)[1])
+    return [w for w in warnings if w]
 
 
 def _uploaded_at(ref: ProjectRef, rel_path: str) -> str | None:
@@ -249,6 +339,7 @@ def ingest_in_place(
         and existing.size == st.st_size
         and existing.mtime_ns == st.st_mtime_ns
         and existing.inode == st.st_ino
+        and existing.ctime_ns == st.st_ctime_ns
     ):
         content = Content.get_by_id(existing.blake3)
         return IngestResult(
@@ -342,6 +433,7 @@ def record_moved(
                 size=st.st_size,
                 mtime_ns=st.st_mtime_ns,
                 inode=st.st_ino,
+                ctime_ns=None,  # carried, not re-hashed: unproven until it is
             ).where(File.id == row.id).execute()
         except pw.IntegrityError:
             File.delete().where(File.id == row.id).execute()

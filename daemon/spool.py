@@ -1,77 +1,121 @@
-"""Receiving bytes into a temp file beside their destination while hashing them in one pass."""
+"""Receiving bytes into a locked temp file beside their destination while hashing them in one
+pass, and removing the temp files of writers that are gone."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import logging
 import os
-import time
-from collections.abc import Sequence
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from daemon.conventions import ORIGINALS, THUMBNAILS, is_temp_name, temp_owner_gone, temp_path_for
+from daemon.conventions import ORIGINALS, THUMBNAILS, is_temp_name, open_locked_temp
+from daemon.errors import StorageFull
 from daemon.hashing import Digest, StreamHasher
 from daemon.sources import Source
 
 log = logging.getLogger("media_sync.spool")
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_full(exc: BaseException) -> bool:
+    """True for "no space left" and "quota exceeded"."""
+    return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
+
+
+@contextmanager
+def full_means_storage_full(where: Path, what: str) -> Iterator[None]:
+    """Turn ENOSPC/EDQUOT inside the block into StorageFull naming the full place."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_full(exc):
+            raise
+        raise StorageFull(
+            f"no space left on the disk holding {where} ({exc.strerror}); {what}"
+        ) from exc
 
 
 class TempWriter:
-    """A temp file inside the destination directory; ``finish()`` fsyncs and returns the digest.
+    """A temp file inside the destination directory, locked (``flock``) while it exists;
+    ``finish()`` fsyncs and returns the digest.
 
-    Never leaves a file behind: ``abort()`` (or a failed ``finish()``) removes it.
+    Never leaves a file behind: ``abort()`` (or a failed ``finish()``) removes it. Keep the
+    writer until the temp is placed (renamed or linked away), then ``close()`` it: the lock
+    is what tells start-up cleanup that the temp is still someone's. ENOSPC/EDQUOT become
+    StorageFull (the temp is removed).
     """
 
     def __init__(self, directory: Path, hint: str = "") -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = temp_path_for(directory, hint)
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._what = f"{hint or 'the upload'} was not stored"
+        with full_means_storage_full(directory, self._what):
+            directory.mkdir(parents=True, exist_ok=True)
+            self.path, fd = open_locked_temp(directory, hint)
+        self._fd: int | None = fd
+        self._writing = True
         self._hasher = StreamHasher()
         self.size = 0
+        self.directory = directory
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        assert self._fd is not None, "write after finish/abort"
-        self._hasher.update(data)
-        view = memoryview(data)
-        while view:
-            count = os.write(self._fd, view)
-            view = view[count:]
-        self.size += len(data)
+        self.write_many([data])
 
     def write_many(self, pieces: Sequence[bytes | bytearray | memoryview]) -> None:
         """Hash and write several pieces with one ``writev`` (falls back to ``write`` on a short one)."""
-        assert self._fd is not None, "write after finish/abort"
+        assert self._fd is not None and self._writing, "write after finish/abort"
         for piece in pieces:
             self._hasher.update(piece)
         total = sum(len(piece) for piece in pieces)
-        written = os.writev(self._fd, pieces[:_IOV_MAX]) if pieces else 0
-        self.size += total
-        if written == total:
-            return
-        view = memoryview(b"".join(pieces))[written:]
-        while view:
-            count = os.write(self._fd, view)
-            view = view[count:]
+        try:
+            written = os.writev(self._fd, pieces[:_IOV_MAX]) if pieces else 0
+            self.size += total
+            if written == total:
+                return
+            view = memoryview(b"".join(pieces))[written:]
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.abort()
+        if is_full(exc):
+            raise StorageFull(
+                f"no space left on the disk holding {self.directory} ({exc.strerror}); {self._what}"
+            ) from exc
+        raise exc
 
     def finish(self) -> Digest:
-        assert self._fd is not None, "finish twice"
+        """fsync and return the digest; the temp stays locked until ``close()``/``abort()``."""
+        assert self._fd is not None and self._writing, "finish twice"
         try:
             os.fsync(self._fd)
+        except OSError as exc:
+            self._fail(exc)
         except BaseException:
             self.abort()
             raise
-        os.close(self._fd)
-        self._fd = None
+        self._writing = False
         return self._hasher.digest()
 
+    def close(self) -> None:
+        """Release the lock (once the temp is placed or gone); removes a temp still there."""
+        self.abort()
+
     def abort(self) -> None:
+        """Remove the temp (while still holding its lock), then release the lock."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        self._writing = False
 
 
 def _temp_dirs(source: Source) -> list[Path]:
@@ -84,10 +128,33 @@ def _temp_dirs(source: Source) -> list[Path]:
     return [d for folder in folders for d in (folder, folder / ORIGINALS, folder / THUMBNAILS)]
 
 
-def remove_stale_temps(sources: tuple[Source, ...], stale_after: float = 24 * 3600) -> int:
-    """Delete temp files whose writer is gone (crash leftovers) wherever media-sync writes them."""
+def remove_if_abandoned(path: Path) -> bool:
+    """Remove the temp at ``path`` when no writer holds its lock (the writer crashed, or is a
+    zombie, or its PID now belongs to another process); False while someone holds it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        if os.lstat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+        os.unlink(path)  # while holding the lock: no writer can have taken it meanwhile
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(sources: tuple[Source, ...]) -> int:
+    """Delete temp files nobody holds locked (crash leftovers) wherever media-sync writes them."""
     removed = 0
-    now = time.time()
     for source in sources:
         for directory in _temp_dirs(source):
             try:
@@ -95,14 +162,7 @@ def remove_stale_temps(sources: tuple[Source, ...], stale_after: float = 24 * 36
             except OSError:
                 continue
             for entry in entries:
-                if not is_temp_name(entry.name):
-                    continue
-                try:
-                    mtime = entry.stat(follow_symlinks=False).st_mtime
-                    if temp_owner_gone(entry.name, stale_after, mtime, now):
-                        os.unlink(entry.path)
-                        removed += 1
-                        log.info("removed leftover temp file %s", entry.path)
-                except OSError:
-                    continue
+                if is_temp_name(entry.name) and remove_if_abandoned(Path(entry.path)):
+                    removed += 1
+                    log.info("removed leftover temp file %s", entry.path)
     return removed

@@ -18,6 +18,7 @@ from daemon.ingest import (
     record_removed,
 )
 from daemon.library import Library
+from daemon.liveness import live_in_transaction, verify_copies
 from daemon.projects import ProjectRef
 from daemon.selection import catalogued_file, safe_dir, safe_file
 from daemon.tags import load_tags
@@ -42,18 +43,29 @@ def target_subpath(rel: str) -> PurePosixPath:
 
 
 def live_duplicate(lib: Library, dst: ProjectRef, blake3: str) -> tuple[str | None, list[str]]:
-    """A copy of this content really present in ``dst`` (a regular file of the recorded size),
-    plus the stale rows whose file is gone (which are no duplicates)."""
-    stale: list[str] = []
-    rows = File.select(File.rel_path, File.size).where(
-        (File.source == dst.source.name) & (File.project == dst.name) & (File.content == blake3)
-    )
-    for row in rows:
-        path = safe_file(lib.settings, dst.path, row.rel_path)
-        if path is not None and path.lstat().st_size == row.size:
-            return row.rel_path, stale
-        stale.append(row.rel_path)
-    return None, stale
+    """A copy of this content proven present in ``dst`` (``daemon.liveness``: its stamp unchanged
+    since it was hashed, else re-hashed; confirmed again inside a write transaction), plus the
+    stale rows whose file is gone (which are no duplicates)."""
+
+    def rows() -> list[File]:
+        return list(
+            File.select(
+                File.id, File.rel_path, File.size, File.inode, File.mtime_ns, File.ctime_ns
+            ).where(
+                (File.source == dst.source.name)
+                & (File.project == dst.name)
+                & (File.content == blake3)
+            )
+        )
+
+    unsafe = [r.rel_path for r in rows() if safe_file(lib.settings, dst.path, r.rel_path) is None]
+    candidates = [r for r in rows() if r.rel_path not in unsafe]
+    verified = verify_copies(dst.path, candidates, blake3)
+    with lib.catalog.write():
+        duplicate, gone = live_in_transaction(
+            dst.path, [r for r in rows() if r.rel_path not in unsafe], verified
+        )
+    return duplicate, sorted(set(unsafe) | set(gone))
 
 
 def _place(lib: Library, src: ProjectRef, dst: ProjectRef, rel: str, row: File, path: Path) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -284,18 +283,32 @@ def test_crash_leftover_temps_removed_at_start(roots: tuple[Path, Path]) -> None
     )
     dead = Path(made.stdout.strip())
     assert dead.exists()
-    host_tag = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-    sleeper = subprocess.Popen(["sleep", "60"])
+    # A live upload holds its temp under flock: it is kept, whoever started first.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from daemon.conventions import open_locked_temp; "
+            "path, fd = open_locked_temp(Path(sys.argv[1]), 'clip.mov'); "
+            "print(path, flush=True); time.sleep(60)",
+            str(originals),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
     try:
-        alive = originals / f"{TEMP_PREFIX}{host_tag}-{sleeper.pid}-0123456789ab.mov"
-        alive.write_bytes(b"still uploading")
+        alive = Path(holder.stdout.readline().strip())
         with TestClient(create_app(settings_for(root, state))) as client:
             assert client.get("/healthz").status_code == 200
         assert not dead.exists()
         assert alive.exists()
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
 
 
 def test_crash_leftovers_of_atomic_writes_are_removed_too(roots: tuple[Path, Path]) -> None:
