@@ -36,6 +36,7 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	for script in tests/bench/*.py; do $(BIN)/python $$script || exit 1; done
+	MEDIA_SYNC_CRASH_ROUNDS=200 MEDIA_SYNC_CRASH_SECONDS=600 $(BIN)/python -m pytest -q -o timeout=1800 tests/crash
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

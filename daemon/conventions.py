@@ -14,10 +14,11 @@ import secrets
 import socket
 import stat
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from daemon.errors import AlreadyExists, InvalidName, UnsafePath
+from daemon.errors import AlreadyExists, InvalidName, SymlinkRefused, UnsafePath
 
 # Project layout (the spec's public contract).
 ORIGINALS = "ingest/originals"
@@ -60,36 +61,17 @@ def is_temp_name(name: str) -> bool:
 
 
 _HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-_TEMP_RE = re.compile(r"^" + re.escape(TEMP_PREFIX) + r"([0-9a-f]{8})-(\d+)-")
 
 
 def temp_path_for(directory: Path, hint: str = "") -> Path:
     """A fresh temp file path inside ``directory`` (same filesystem as the final file).
 
-    The name carries this host and process, so start-up cleanup can tell a crashed writer's
-    leftovers from a live upload of another process.
+    The name carries this host and process for people reading a folder; ownership is the
+    ``flock`` its writer holds (``open_locked_temp``), which start-up cleanup tests.
     """
     suffix = re.sub(r"[^A-Za-z0-9.]", "", Path(hint).suffix)[:12]
     name = f"{TEMP_PREFIX}{_HOST_TAG}-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
     return directory / name
-
-
-def temp_owner_gone(name: str, stale_after: float, mtime: float, now: float) -> bool:
-    """True when a temp file's writer is provably gone: this host's dead (or our own, before we
-    started any upload) process, or another host's file untouched for ``stale_after`` seconds."""
-    match = _TEMP_RE.match(name)
-    if match is None or match.group(1) != _HOST_TAG:
-        return now - mtime > stale_after
-    pid = int(match.group(2))
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return now - mtime > stale_after
 
 
 def is_ignored_name(name: str) -> bool:
@@ -177,14 +159,6 @@ def safe_join(root: Path, rel: str, what: str = "path") -> Path:
     if resolved != resolved_root and resolved_root not in resolved.parents:
         raise UnsafePath(f"{what} {shown(rel)} points outside its root")
     return candidate
-
-
-class SymlinkRefused(UnsafePath, OSError):
-    """A write refused because a folder on its way is a symlink or leads out of its root.
-
-    An UnsafePath (a request answers 400 with the detail) that is also an OSError, so code that
-    keeps one file's I/O failure as a value (the watcher, the journals) treats it as one.
-    """
 
 
 _NO_LINKS = "media-sync does not write through symlinks; replace it with a real folder"
@@ -337,10 +311,13 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def numbered_names(name: str) -> list[str]:
-    """``clip.mov``, ``clip-1.mov``, ``clip-2.mov`` ... candidate names for a no-overwrite place."""
+def numbered_names(name: str) -> Iterator[str]:
+    """``clip.mov``, ``clip-1.mov``, ``clip-2.mov`` ... candidate names for a no-overwrite place
+    (made one at a time: the first is nearly always free)."""
+    yield name
     stem, ext = os.path.splitext(name)
-    return [name] + [f"{stem}-{i}{ext}" for i in range(1, 10_000)]
+    for i in range(1, 10_000):
+        yield f"{stem}-{i}{ext}"
 
 
 def place_no_overwrite(source: Path, directory: Path, name: str) -> Path:

@@ -6,6 +6,7 @@ MediaSyncError
 ├── InvalidInput             the caller sent something we refuse
 │   ├── InvalidName          a project/source/file name is unsafe or empty
 │   ├── UnsafePath           a path escapes its root or points at a reserved place
+│   │   └── SymlinkRefused   a write would pass through a symlink (also an OSError)
 │   ├── UnsupportedMediaType the extension is not one we ingest
 │   ├── EmptyUpload          a 0-byte upload (every later empty file would be its "duplicate")
 │   └── PayloadTooLarge      the body is larger than MEDIA_SYNC_MAX_UPLOAD_MB
@@ -53,6 +54,14 @@ class InvalidName(InvalidInput):
 
 class UnsafePath(InvalidInput):
     pass
+
+
+class SymlinkRefused(UnsafePath, OSError):
+    """A write refused because a folder on its way is a symlink or leads out of its root.
+
+    Also an OSError, so code that keeps one file's I/O failure as a value (the watcher, the
+    journals) treats it as one, while a request answers 400 with the detail.
+    """
 
 
 class UnsupportedMediaType(InvalidInput):

@@ -16,6 +16,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from daemon import __version__
+from daemon.indexfile import catch_up_indexes
 from daemon.library import Library
 from daemon.previews import Previews
 from daemon.settings import Settings
@@ -75,6 +76,7 @@ def create_app(
         lib = library or Library.open(settings)
         app.state.library = lib
         removed = remove_stale_temps(lib.registry().sources)
+        catch_up_indexes(lib.settings)  # index.json files a full disk left stale
         if removed:
             log.info("removed %d leftover temp file(s) from interrupted uploads", removed)
         previews = Previews(lib, settings.thumbnail_workers)

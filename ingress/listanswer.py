@@ -15,11 +15,17 @@ import contextlib
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import anyio.to_thread
 import msgspec
+from litestar.response import Stream
+from litestar.response.base import ASGIResponse
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import Receive, Send
 
 from daemon.listing import MediaQuery, iter_rows, listing_generation, media_item
 from daemon.projects import ProjectRef
@@ -31,6 +37,7 @@ MARK = "\x00"  # stands for the base URL; JSON-encodes as \u0000, which no real 
 _MARKED = b'"\\u0000'
 MIN_CACHED = 2000  # smaller listings are rebuilt every time (cheap, and no files for them)
 CACHE_BYTES = 1 << 30  # the answers folder is trimmed (oldest first) past this size
+STALE_PART_SECONDS = 600  # a half-written answer older than this was abandoned by a crash
 _TRAILER = 256  # bytes reserved at the start of a cached answer for its counts
 _encoder = msgspec.json.Encoder()
 
@@ -51,12 +58,18 @@ class Answers:
         return self.folder / f"{hashlib.sha1(key).hexdigest()}-{generation}.listing"
 
     def trim(self, keep: Path) -> None:
-        """Drop older generations of ``keep``'s listing, then the oldest files past the cap."""
+        """Drop older generations of ``keep``'s listing, answers left half-written by a process
+        that died, then the oldest files past the cap."""
         prefix = keep.name.rsplit("-", 1)[0] + "-"
+        stale = time.time() - STALE_PART_SECONDS
         entries = []
         with contextlib.suppress(OSError), os.scandir(self.folder) as scan:
             for entry in scan:
-                if entry.name.startswith(prefix) and entry.name != keep.name:
+                if entry.name.endswith(".part"):
+                    with contextlib.suppress(OSError):
+                        if entry.stat().st_mtime < stale:
+                            os.unlink(entry.path)
+                elif entry.name.startswith(prefix) and entry.name != keep.name:
                     with contextlib.suppress(OSError):
                         os.unlink(entry.path)
                 elif entry.name.endswith(".listing"):
@@ -71,6 +84,43 @@ class Answers:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
                 total -= size
+
+
+class _ClosingStreamResponse(ASGIStreamingResponse):
+    """Litestar's streaming response that closes its sync iterator when the response ends, also
+    when the client went away (an abandoned listing releases its catalog snapshot and its
+    half-written answer at once, not whenever garbage collection gets to it)."""
+
+    __slots__ = ()
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        try:
+            await super().send_body(send, receive)
+        finally:
+            chunks = getattr(self.iterator, "iterator", None)  # Litestar's AsyncIteratorWrapper
+            if chunks is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(_close, chunks)
+
+
+class ClosingStream(Stream):
+    """A `Stream` of a sync iterator that is always closed when the response ends."""
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        response = super().to_asgi_response(*args, **kwargs)
+        response.__class__ = _ClosingStreamResponse  # same layout: only send_body differs
+        return response
+
+
+def _close(chunks: Any) -> None:
+    """Close a generator, waiting out a ``next()`` still running in another thread."""
+    deadline = time.monotonic() + 60
+    while getattr(chunks, "gi_running", False) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        with contextlib.suppress(ValueError):  # still running after a minute: leave it
+            close()
 
 
 def full_listing(
@@ -134,8 +184,8 @@ def _build(
     writer = _Writer(cached) if cached is not None else None
     kinds: dict[str, int] = {}
     total = 0
-    yield b'{"media":['
     try:
+        yield b'{"media":['
         for rows in iter_rows(connection, ref, query):
             batch = [media_item(row) for row in rows]
             for item in batch:

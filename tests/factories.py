@@ -275,7 +275,6 @@ def corrupt_copy(source: Path, dest: Path, keep: float = 0.5) -> Path:
     return dest
 
 
-
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     crc = zlib.crc32(kind + data)
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)

@@ -159,13 +159,22 @@ def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
         run.error(project, rel, problem)
         return
     try:
+        before = path.stat()
         digest = hash_file(path)
         after = path.stat()
     except OSError as exc:
         run.error(project, rel, exc)
         return
     run.result.hashed_bytes += digest.size
-    if (after.st_size, after.st_mtime_ns) != (stat.size, stat.mtime_ns) or digest.size != stat.size:
+    # the stamp recorded (size, inode, mtime, ctime) must be the one the bytes were hashed at:
+    # a write that kept size and mtime still moves ctime, and then the file is hashed again later
+    stamp = (after.st_size, after.st_ino, after.st_mtime_ns, after.st_ctime_ns)
+    changed = stamp != (before.st_size, before.st_ino, before.st_mtime_ns, before.st_ctime_ns)
+    if (
+        changed
+        or (after.st_size, after.st_mtime_ns) != (stat.size, stat.mtime_ns)
+        or (digest.size != stat.size)
+    ):
         if run.tracker is not None:
             seen = {(project, rel): Seen(after.st_size, after.st_mtime_ns, time.monotonic())}
             run.tracker.update(run.source.name, (), seen)

@@ -14,8 +14,9 @@ from daemon.conventions import (
     ORIGINALS,
     THUMBNAILS,
     fsync_dir,
+    open_locked_temp,
     place_no_overwrite,
-    temp_path_for,
+    writable_dir,
 )
 from daemon.hashing import CHUNK, StreamHasher, hash_file
 
@@ -45,12 +46,12 @@ def relocation_target(project: str, rel: str) -> tuple[str, str]:
 def copy_verify_move(src: Path, directory: Path, name: str) -> Path:
     """Move across filesystems: copy to a temp file, fsync, re-read and compare hashes, place
     without overwriting, and only then unlink the source."""
-    directory.mkdir(parents=True, exist_ok=True)
+    writable_dir(directory)
     before = src.stat()
-    temp = temp_path_for(directory, name)
+    temp, fd = open_locked_temp(directory, name)  # locked: start-up cleanup leaves it alone
     hasher = StreamHasher()
     try:
-        with open(src, "rb") as reader, open(temp, "xb") as writer:
+        with open(src, "rb") as reader, os.fdopen(os.dup(fd), "wb") as writer:
             while chunk := reader.read(CHUNK):
                 hasher.update(chunk)
                 writer.write(chunk)
@@ -67,14 +68,17 @@ def copy_verify_move(src: Path, directory: Path, name: str) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
+    finally:
+        os.close(fd)
     os.unlink(src)
     fsync_dir(src.parent)
     return final
 
 
 def move_no_overwrite(src: Path, directory: Path, name: str) -> Path:
-    """Move ``src`` to ``directory/name`` (or a suffixed name on a clash)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Move ``src`` to ``directory/name`` (or a suffixed name on a clash); the target folder is
+    checked (no symlink inside its root) before anything moves."""
+    writable_dir(directory)
     if os.stat(directory).st_dev != src.stat().st_dev:
         return copy_verify_move(src, directory, name)
     return place_no_overwrite(src, directory, name)

@@ -16,6 +16,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from daemon.catalog import utcnow
 from daemon.conventions import INDEX_FILE, MANIFEST_DIR, SOURCES_DIR, is_project_name
+from daemon.indexfile import catch_up_indexes
 from daemon.library import Library
 from daemon.sources import Source
 from daemon.trash import purge_trash
@@ -276,6 +277,17 @@ class WatchService:
             self._pass(source, Scope(), "full")
         if not self._stop.is_set() and enabled is not None:
             self._purge_trash()
+            self._catch_up_indexes()
+
+    def _catch_up_indexes(self) -> None:
+        """index.json files a full disk (or a failing share) left stale are rewritten."""
+        try:
+            caught_up = catch_up_indexes(self.settings)
+        except Exception:
+            log.exception("catching up stale index.json files failed; retried at the next pass")
+            return
+        if caught_up:
+            log.info("rewrote %d index.json file(s) left stale by an earlier failure", caught_up)
 
     def _purge_trash(self) -> None:
         """Trash past MEDIA_SYNC_TRASH_DAYS goes with each full reconcile (and at start-up)."""

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from litestar import HttpMethod, MediaType, Request, Response, get, post, route
-from litestar.response import Stream
 
 from daemon.catalog import File
 from daemon.conventions import atomic_write_bytes, check_relative, safe_join
@@ -21,7 +20,7 @@ from daemon.previews import Previews, thumbnail_path
 from daemon.projects import ProjectRef
 from ingress.deps import Lib
 from ingress.filestream import FileStream, file_response
-from ingress.listanswer import Answers, full_listing
+from ingress.listanswer import Answers, ClosingStream, full_listing
 from ingress.urls import base_url, item_urls, thumb_url
 
 _SHA256 = re.compile(r"^([0-9a-f]{64})\.jpg$")
@@ -74,7 +73,7 @@ def media_list(
 
     answers = Answers(lib.settings.state_dir / "answers")
     body = full_listing(answers, lib.catalog.read_connection(), ref, query.validate(), base, tail)
-    return Stream(body, media_type=MediaType.JSON)
+    return ClosingStream(body, media_type=MediaType.JSON)
 
 
 def _indexed_file(lib: Lib, ref: ProjectRef, raw: str) -> tuple[Any, str]:

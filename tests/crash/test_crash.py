@@ -9,6 +9,7 @@ restart, and check that nothing is half there: no temp file, no partial file und
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -33,9 +34,33 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def abandoned_temps(root: Path) -> list[Path]:
+    """Temp files nobody holds locked. A running watcher may be writing an index.json right
+    now (its temp is locked while written): only an unlocked one, still there a moment
+    later, is a crash's leftover."""
+    suspects = [p for p in root.rglob(f"{TEMP_PREFIX}*") if not _held(p)]
+    if suspects:
+        time.sleep(0.5)  # one just created and not locked yet would be locked or gone by now
+    return [p for p in suspects if p.exists() and not _held(p)]
+
+
+def _held(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return True  # renamed into place or removed: not left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def check_after_restart(root: Path, state: Path, complete: set[str]) -> int:
     """The invariants; returns how many files are catalogued."""
-    assert list(root.rglob(f"{TEMP_PREFIX}*")) == [], "a temp file was left behind"
+    assert abandoned_temps(root) == [], "a temp file was left behind"
     for path in root.glob("*/ingest/originals/**/*"):
         if path.is_file():
             assert sha(path.read_bytes()) in complete, f"partial file {path}"
