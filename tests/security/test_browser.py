@@ -97,6 +97,12 @@ def test_the_page_asks_for_the_token_then_lists_projects(
         tab.page.wait_for_function("document.getElementById('live-text').textContent === 'live'")
         assert not tab.page.locator("#login-dialog").evaluate("d => d.open")
         assert tab.page.locator("#logout").is_visible()
+        # the copy-paste recipes carry the token where this server needs it
+        tab.page.wait_for_function(
+            "document.getElementById('help-snippets').textContent"
+            ".includes('Authorization: Bearer $TOKEN')"
+        )
+        assert "?token=<token>" in tab.page.locator("#help-snippets").inner_text()
         cookies = tab.page.context.cookies()
         assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
             ("media_sync_session", True, "Strict")

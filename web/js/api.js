@@ -75,6 +75,7 @@ export const state = {
   health: null,
   projects: [],
   selection: new Set(),
+  tokenRequired: false, // the server has MEDIA_SYNC_API_TOKEN set (from /api/login)
 };
 
 export function emit(name, detail) {

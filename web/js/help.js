@@ -5,12 +5,17 @@ function shellQuote(text) {
   return `'${String(text).replace(/'/g, "'\\''")}'`;
 }
 
+// With MEDIA_SYNC_API_TOKEN set, every curl carries the token (put yours in $TOKEN).
+function auth() {
+  return state.tokenRequired ? `-H "Authorization: Bearer $TOKEN" ` : "";
+}
+
 function snippets(base, project, source) {
   const p = encodeURIComponent(project);
   const q = sourceParam(source) ? `?source=${encodeURIComponent(source)}` : "";
   const upload = `${base}/api/projects/${p}/upload${q}`;
   const created = JSON.stringify({ name: "New Project", notes: "shot on iPhone" });
-  return [
+  return withToken([
     ["List projects", `curl ${shellQuote(`${base}/api/projects${q}`)}`],
     [
       "Create a project (becomes P{n}-New-Project)",
@@ -20,7 +25,11 @@ function snippets(base, project, source) {
     ["Upload a file as the raw body", `curl -T clip.mov ${shellQuote(`${base}/api/projects/${p}/files/clip.mov${q}`)}`],
     ["List the project's media", `curl ${shellQuote(`${base}/api/projects/${p}/media${q}`)}`],
     ["Re-scan every source after editing folders by hand", `curl ${shellQuote(`${base}/reindex`)}`],
-  ];
+  ]);
+}
+
+function withToken(pairs) {
+  return pairs.map(([title, text]) => [title, text.replace(/^curl /, `curl ${auth()}`)]);
 }
 
 function recipe(base, project, source) {
@@ -33,7 +42,13 @@ function recipe(base, project, source) {
     `Optional audit: Get Contents of URL ${base}/api/projects/${p}/sync-album${q}, method POST, JSON {"album_name": EntryLabel, "device": "iphone", "note": "Shortcut ingest"}.`,
     `Repeat with each photo/video: Get Contents of URL ${base}/api/projects/${p}/upload${q}, method POST, Request Body Form, field “file” (type File) = Repeat Item.`,
     `Show the “status” of each answer: stored or duplicate. The server de-duplicates; no hashing on the phone.`,
-  ];
+  ].concat(
+    state.tokenRequired
+      ? [
+          `This server needs its token: add ?token=<token> to each URL above (or &token=… after ?source=), or a Header “Authorization” = “Bearer <token>” in each Get Contents of URL.`,
+        ]
+      : [],
+  );
 }
 
 function block(title, text) {

@@ -1,5 +1,5 @@
 // The login form: shown when the API answers 401, trades the token for an HttpOnly cookie.
-import { $, onUnauthorized, say } from "./api.js";
+import { $, onUnauthorized, say, state } from "./api.js";
 
 let pending = null; // one login at a time, however many requests answered 401
 
@@ -71,6 +71,7 @@ export async function ensureLogin() {
   try {
     const response = await fetch("/api/login", { credentials: "same-origin", headers: { Accept: "application/json" } });
     const status = response.ok ? await response.json() : null;
+    state.tokenRequired = Boolean(status && status.token_required); // the help recipes say so
     if (status && status.token_required && status.access === "none") await login();
     else showAccess(status);
   } catch {
