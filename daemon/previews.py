@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
+import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -232,6 +234,8 @@ class Previews:
             if source is None:
                 return None
         rel = source.relative_to(ref.path).as_posix()
+        if not _real_folder(ref.path):
+            return None  # the project went away (renamed, unmounted): never re-create it here
         try:
             # never through a symlinked ingest/ or ingest/thumbnails out of the source root
             checked_dir(ref.source.root, target.parent, create=True)
@@ -268,3 +272,11 @@ class Previews:
             if path.is_file():
                 return path
         return None
+
+
+def _real_folder(path: Path) -> bool:
+    """True for a folder that is itself no symlink (lstat)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
