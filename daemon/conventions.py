@@ -216,11 +216,23 @@ def layout_root(directory: Path) -> Path | None:
 
 def writable_dir(directory: Path) -> Path:
     """Make ``directory`` ready for a write: checked against its root (``checked_dir``) when
-    the layout names one (``layout_root``), else simply created."""
+    the layout names one (``layout_root``), else simply created. Folders inside a project are
+    made as needed, but never the project folder itself: a write (a thumbnail, a journal line,
+    index.json) landing after the project was renamed or unmounted must not bring back a
+    half-made copy of it. Projects are created by ``create_project``/``ensure_layout``."""
     root = layout_root(directory)
     if root is None:
         directory.mkdir(parents=True, exist_ok=True)
         return directory
+    top = directory.relative_to(root).parts[:1]
+    if top and top[0] != SOURCES_DIR:
+        project = root / top[0]
+        if not os.path.lexists(project):  # a symlink there is refused by checked_dir below
+            raise FileNotFoundError(
+                errno.ENOENT,
+                "the project folder is gone; media-sync does not re-create it",
+                str(project),
+            )
     return checked_dir(root, directory, create=True)
 
 
