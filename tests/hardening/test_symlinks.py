@@ -155,7 +155,12 @@ def test_the_writers_refuse_a_symlinked_folder_inside_the_root(
         atomic_write_bytes(root / "_sources" / "sources.json", b"{}")
     assert tree(outside) == {"bashrc": RC}
     assert temp.read_bytes() == b"x"
-    # Real folders below a linked root are fine, and are made one at a time.
+    # A write never brings back a project folder that is gone (renamed, unmounted) ...
+    with pytest.raises(FileNotFoundError, match="does not re-create it"):
+        atomic_write_bytes(root / "P2-B" / THUMBNAILS / "t.jpg", b"t")
+    assert not (real_root / "P2-B").exists()
+    # ... and real folders inside a project below a linked root are made one at a time.
+    (real_root / "P2-B").mkdir()
     atomic_write_bytes(root / "P2-B" / THUMBNAILS / "t.jpg", b"t")
     assert (real_root / "P2-B" / THUMBNAILS / "t.jpg").read_bytes() == b"t"
     assert checked_dir(root, root / "P2-B" / THUMBNAILS) == root / "P2-B" / THUMBNAILS
