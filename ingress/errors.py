@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -80,3 +81,27 @@ EXCEPTION_HANDLERS = {
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
+
+
+async def send_error(
+    send: Any,
+    status: int,
+    detail: str,
+    error: str,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """Answer a raw ASGI request with the one JSON error shape (for middleware and the server
+    protocol, which answer before any route runs)."""
+    content = json.dumps(error_body(status, detail, error)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content, "more_body": False})

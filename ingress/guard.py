@@ -11,7 +11,6 @@ the body (uploads stream past it untouched). Every refusal is the one JSON error
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from daemon.settings import Settings
-from ingress.errors import error_body
+from ingress.errors import send_error
 from ingress.hosts import BadHost, HostPolicy, refusal, split_host
 from ingress.tokens import READ, WRITE, Credentials, TokenPolicy, bearer, cookie, take_query_token
 
@@ -271,15 +270,10 @@ class Guard:
 
 
 async def answer(refused: Refusal, send: Send) -> None:
-    body = json.dumps(error_body(refused.status, refused.detail, refused.error)).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *refused.headers,
-    ]
-    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    no_store = ((b"cache-control", b"no-store"),)
+    await send_error(
+        send, refused.status, refused.detail, refused.error, no_store + refused.headers
+    )
 
 
 def guard(settings: Settings) -> DefineMiddleware:

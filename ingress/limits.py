@@ -4,7 +4,6 @@ stalls is dropped (the upload sees a disconnect, so it leaves nothing) with a 40
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.params import PathParameter, QueryParameter
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
-from ingress.errors import error_body
+from ingress.errors import send_error
 
 log = logging.getLogger("media_sync.ingress")
 
@@ -80,16 +79,4 @@ class BodyIdleTimeout(ASGIMiddleware):
 
     async def _answer_408(self, send: Send) -> None:
         detail = f"no request body byte received for {self.seconds:g} s (MEDIA_SYNC_BODY_TIMEOUT_SECONDS)"
-        content = json.dumps(error_body(408, detail, "RequestTimeout")).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 408,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(content)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content, "more_body": False})
+        await send_error(send, 408, detail, "RequestTimeout", ((b"connection", b"close"),))

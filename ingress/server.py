@@ -18,7 +18,7 @@ from uvicorn.protocols.http.flow_control import service_unavailable
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from daemon.settings import Settings
-from ingress.errors import error_body
+from ingress.errors import error_body, send_error
 
 log = logging.getLogger("media_sync.ingress")
 
@@ -80,29 +80,13 @@ def _response(status: int, reason: str, detail: str, error: str) -> bytes:
     return head.encode("ascii") + body
 
 
-BUSY = _response(
-    503,
-    "Service Unavailable",
-    "too many connections (MEDIA_SYNC_MAX_CONNECTIONS); retry shortly",
-    "TooManyConnections",
-)
+BUSY_DETAIL = "too many connections (MEDIA_SYNC_MAX_CONNECTIONS); retry shortly"
+BUSY = _response(503, "Service Unavailable", BUSY_DETAIL, "TooManyConnections")
 
 
 async def _busy(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
     """uvicorn's over-the-cap answer, in the API's JSON error shape."""
-    body = BUSY.split(b"\r\n\r\n", 1)[1]
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_error(send, 503, BUSY_DETAIL, "TooManyConnections", ((b"connection", b"close"),))
 
 
 async def _close_if_body_unread(
