@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.catalog import Catalog, Event
-from daemon.projects import ProjectRef, resolve_project
 from daemon.settings import Settings
-from daemon.sources import Registry, Source, load_registry
+from daemon.storage.projects import ProjectRef, resolve_project
+from daemon.storage.sources import Registry, Source, load_registry
 
 log = logging.getLogger("media_sync.library")
 

@@ -16,11 +16,11 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from daemon import __version__
-from daemon.indexfile import catch_up_indexes
 from daemon.library import Library
-from daemon.previews import Previews
+from daemon.media.previews import Previews
 from daemon.settings import Settings
-from daemon.spool import remove_stale_temps
+from daemon.storage.indexfile import catch_up_indexes
+from daemon.storage.spool import remove_stale_temps
 from ingress.deps import provide_library
 from ingress.errors import EXCEPTION_HANDLERS
 from ingress.guard import guard

@@ -51,10 +51,10 @@ def _logging(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from daemon.runtime.services import default_services
     from ingress.app import create_app
     from ingress.routes.events import SHUTDOWN
     from ingress.server import uvicorn_config
-    from ingress.services import default_services
 
     settings = _settings(args)
     _preflight(settings)
@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from daemon.service import run_forever
+    from daemon.runtime.process import run_forever
 
     settings = _settings(args)
     _preflight(settings)
@@ -81,7 +81,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from daemon.rebuild import rebuild
+    from daemon.ingest.rebuild import rebuild
 
     settings = _settings(args)
     _logging(settings)
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["resolve-agent"]:
-        from daemon.resolve.agent import main as agent_main
+        from daemon.resolve_agent.agent import main as agent_main
 
         return int(agent_main(args_list[1:]))
     args = build_parser().parse_args(args_list)

@@ -18,7 +18,7 @@ from litestar.response import File
 from litestar.response.base import ASGIResponse
 
 from daemon.errors import MediaNotFound, Unavailable, UnsafePath
-from daemon.ranges import (
+from ingress.ranges import (
     Plan,
     Validators,
     content_disposition,

@@ -27,8 +27,8 @@ from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
 from litestar.types import Receive, Send
 
-from daemon.listing import MediaQuery, iter_rows, listing_generation, media_item
-from daemon.projects import ProjectRef
+from daemon.catalog.listing import MediaQuery, iter_rows, listing_generation, media_item
+from daemon.storage.projects import ProjectRef
 from ingress.urls import item_urls
 
 log = logging.getLogger("media_sync.ingress")

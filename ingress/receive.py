@@ -11,8 +11,8 @@ from pathlib import Path
 from litestar.exceptions import InternalServerException
 
 from daemon.errors import ClientDisconnected, PayloadTooLarge
-from daemon.hashing import Digest
-from daemon.spool import TempWriter
+from daemon.storage.hashing import Digest
+from daemon.storage.spool import TempWriter
 
 BATCH = 1 << 20  # hand the worker 1 MiB at a time
 IN_FLIGHT = 2  # at most this many batches queued per upload: memory stays ~3 MiB

@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 from litestar import Request
 
-from daemon.projects import ProjectRef
 from daemon.settings import Settings
-from daemon.sources import PRIMARY
+from daemon.storage.projects import ProjectRef
+from daemon.storage.sources import PRIMARY
 
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")
 

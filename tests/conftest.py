@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from daemon.settings import Settings
 from ingress.app import create_app
+from tests.support.helpers import settings_for
 from tests.support.server import LiveServer, start_server
 
 
@@ -62,3 +64,19 @@ def live_server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def client_with(roots: tuple[Path, Path]) -> Iterator[Callable[..., TestClient[Any]]]:
+    """``client_with(MEDIA_SYNC_X="...")``: a started client over the test roots."""
+    opened: list[TestClient[Any]] = []
+
+    def make(**env: str) -> TestClient[Any]:
+        test_client: TestClient[Any] = TestClient(create_app(settings_for(*roots, **env)))
+        test_client.__enter__()
+        opened.append(test_client)
+        return test_client
+
+    yield make
+    for test_client in opened:
+        test_client.__exit__(None, None, None)

@@ -12,7 +12,6 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image, ImageOps
 
-from daemon.conventions import atomic_write_bytes
 from daemon.errors import CorruptFile, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from daemon.media.budget import DecodeBudget
 from daemon.media.decodeplan import (
@@ -27,6 +26,7 @@ from daemon.media.images import ORIENTATION, header_exif, image_file, open_image
 from daemon.media.pngbands import decode_reduced
 from daemon.media.video import clockwise, frame_at, open_video, video_stream
 from daemon.mediatypes import media_type
+from daemon.storage.conventions import atomic_write_bytes
 
 MAX_SIDE = 640
 QUALITY = 80

@@ -16,7 +16,7 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers.api import BaseObserver
 
-from daemon.conventions import SOURCES_DIR
+from daemon.storage.conventions import SOURCES_DIR
 from daemon.watch.polling import PollStats, adaptive_observer
 
 log = logging.getLogger("media_sync.watch")

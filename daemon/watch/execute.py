@@ -1,4 +1,4 @@
-"""The one executor: applies a Plan to the disk and the catalog through `daemon.ingest`."""
+"""The one executor: applies a Plan to the disk and the catalog through `daemon.ingest.pipeline`."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.adopt import IndexHint, adopt_counts, index_hints
 from daemon.catalog import File, utcnow
-from daemon.conventions import FILES_JOURNAL, MANIFEST_DIR
 from daemon.errors import CorruptFile
-from daemon.hashing import Digest, hash_file
-from daemon.indexfile import project_row, read_index, write_index
-from daemon.ingest import ingest_in_place, journal, record_moved, record_removed
+from daemon.ingest.adopt import IndexHint, adopt_counts, index_hints
+from daemon.ingest.pipeline import ingest_in_place, journal, record_moved, record_removed
 from daemon.library import Library
-from daemon.projects import ProjectRef, ensure_layout
-from daemon.sources import Source
+from daemon.storage.conventions import FILES_JOURNAL, MANIFEST_DIR
+from daemon.storage.hashing import Digest, hash_file
+from daemon.storage.indexfile import project_row, read_index, write_index
+from daemon.storage.projects import ProjectRef, ensure_layout
+from daemon.storage.sources import Source
 from daemon.watch.listing import out_of_fds
 from daemon.watch.plan import FD_EXHAUSTED, Key, Move, Plan, Seen, Stat
 from daemon.watch.relocate import ROOT, move_no_overwrite

@@ -10,7 +10,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.conventions import (
+from daemon.mediatypes import MEDIA_TYPES
+from daemon.storage.conventions import (
     IGNORED_GLOBS,
     IGNORED_NAMES,
     INDEX_FILE,
@@ -18,7 +19,6 @@ from daemon.conventions import (
     SOURCES_DIR,
     is_project_name,
 )
-from daemon.mediatypes import MEDIA_TYPES
 from daemon.watch.ignorefile import IGNORE_FILE, IgnoreRules, load_rules
 from daemon.watch.plan import ProjectListing, SourceListing, Stat
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from daemon.catalog import File, utcnow
 from daemon.library import Library
-from daemon.sources import Source
+from daemon.storage.sources import Source
 from daemon.watch.execute import SourceResult, dry_run, execute
 from daemon.watch.listing import list_source
 from daemon.watch.plan import Plan, Row, plan_source

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Collection
 from pathlib import Path
 
-from daemon.conventions import (
+from daemon.storage.conventions import (
     LOOSE_PROJECT,
     MANIFEST_DIR,
     ORIGINALS,
@@ -18,7 +18,7 @@ from daemon.conventions import (
     place_no_overwrite,
     writable_dir,
 )
-from daemon.hashing import CHUNK, StreamHasher, hash_file
+from daemon.storage.hashing import CHUNK, StreamHasher, hash_file
 
 ROOT = ""  # the project key of the source root itself (loose files)
 

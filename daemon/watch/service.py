@@ -15,11 +15,11 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from daemon.catalog import utcnow
-from daemon.conventions import INDEX_FILE, MANIFEST_DIR, SOURCES_DIR, is_project_name
-from daemon.indexfile import catch_up_indexes
+from daemon.ingest.trash import purge_trash
 from daemon.library import Library
-from daemon.sources import Source
-from daemon.trash import purge_trash
+from daemon.storage.conventions import INDEX_FILE, MANIFEST_DIR, SOURCES_DIR, is_project_name
+from daemon.storage.indexfile import catch_up_indexes
+from daemon.storage.sources import Source
 from daemon.watch import backends
 from daemon.watch.debounce import Debouncer
 from daemon.watch.listing import skip_name

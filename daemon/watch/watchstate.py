@@ -8,7 +8,7 @@ from typing import Any
 from watchdog.observers.api import BaseObserver
 
 from daemon.catalog import utcnow
-from daemon.sources import Source
+from daemon.storage.sources import Source
 from daemon.watch import backends
 from daemon.watch.listing import out_of_fds
 from daemon.watch.plan import FD_EXHAUSTED

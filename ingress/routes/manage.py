@@ -7,10 +7,10 @@ from typing import Any
 from litestar import get, post
 
 from daemon.errors import InvalidInput
-from daemon.selection import requested_paths
-from daemon.tagging import tag_changes, update_tags
-from daemon.transfer import describe, move_media
-from daemon.trash import delete_media, list_trash, restore_media
+from daemon.ingest.selection import requested_paths
+from daemon.ingest.tagging import tag_changes, update_tags
+from daemon.ingest.transfer import describe, move_media
+from daemon.ingest.trash import delete_media, list_trash, restore_media
 from ingress.deps import Lib
 
 PATHS_EXAMPLE = '{"relative_paths": ["ingest/originals/clip.mov"]}'

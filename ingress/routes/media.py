@@ -10,14 +10,14 @@ from typing import Any
 from litestar import HttpMethod, MediaType, Request, Response, get, post, route
 
 from daemon.catalog import File
-from daemon.conventions import atomic_write_bytes, check_relative, safe_join
+from daemon.catalog.listing import MediaQuery, list_media
 from daemon.errors import InvalidInput, MediaNotFound
-from daemon.indexfile import kind_counts, project_counts, project_facts
-from daemon.listing import MediaQuery, list_media
+from daemon.media.previews import Previews, thumbnail_path
 from daemon.media.thumbnails import validate_client_thumbnail
 from daemon.mediatypes import media_type
-from daemon.previews import Previews, thumbnail_path
-from daemon.projects import ProjectRef
+from daemon.storage.conventions import atomic_write_bytes, check_relative, safe_join
+from daemon.storage.indexfile import kind_counts, project_counts, project_facts
+from daemon.storage.projects import ProjectRef
 from ingress.deps import Lib
 from ingress.filestream import FileStream, file_response
 from ingress.listanswer import Answers, ClosingStream, full_listing

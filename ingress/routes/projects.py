@@ -8,9 +8,9 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 
 from daemon.catalog import utcnow
-from daemon.conventions import EVENTS_JOURNAL, append_jsonl
 from daemon.errors import InvalidInput
-from daemon.indexfile import (
+from daemon.storage.conventions import EVENTS_JOURNAL, append_jsonl
+from daemon.storage.indexfile import (
     build_index,
     project_counts,
     project_facts,
@@ -18,7 +18,7 @@ from daemon.indexfile import (
     read_index,
     write_index,
 )
-from daemon.projects import ProjectRef, create_project, list_project_names
+from daemon.storage.projects import ProjectRef, create_project, list_project_names
 from ingress.deps import Lib
 from ingress.urls import base_url, source_query, upload_url
 

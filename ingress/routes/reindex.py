@@ -6,9 +6,9 @@ from typing import Any
 
 from litestar import post, route
 
-from daemon.conventions import LOOSE_PROJECT
-from daemon.indexfile import project_counts
-from daemon.sources import Source
+from daemon.storage.conventions import LOOSE_PROJECT
+from daemon.storage.indexfile import project_counts
+from daemon.storage.sources import Source
 from daemon.watch.execute import SourceResult
 from daemon.watch.reconcile import Scope, reconciler_for
 from ingress.deps import Lib

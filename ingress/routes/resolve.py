@@ -7,10 +7,10 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.params import FromQuery, JSONBody
 
-from daemon import jobs
 from daemon.errors import InvalidInput
-from daemon.jobqueue import act, claim_next, get_job, list_jobs, open_job, parse_statuses
-from daemon.jobrequest import parse_open, parse_result
+from daemon.jobs import state as jobs
+from daemon.jobs.queue import act, claim_next, get_job, list_jobs, open_job, parse_statuses
+from daemon.jobs.requests import parse_open, parse_result
 from ingress.deps import Lib
 from ingress.limits import Int64Path, Int64Query
 

@@ -9,7 +9,7 @@ import anyio.to_thread
 from litestar import Response, delete, get, post
 
 from daemon.errors import CorruptFile, InvalidInput
-from daemon.sources import (
+from daemon.storage.sources import (
     Source,
     register_source,
     remove_source,

@@ -10,7 +10,6 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, post, put
 
-from daemon.conventions import clean_upload_name
 from daemon.errors import (
     EmptyUpload,
     InvalidInput,
@@ -19,11 +18,12 @@ from daemon.errors import (
     StorageFull,
     UnsupportedMediaType,
 )
-from daemon.indexfile import write_index_or_mark
-from daemon.ingest import IngestResult, ingest_upload
+from daemon.ingest.pipeline import IngestResult, ingest_upload
 from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
-from daemon.projects import ProjectRef, ensure_layout
-from daemon.spool import full_means_storage_full
+from daemon.storage.conventions import clean_upload_name
+from daemon.storage.indexfile import write_index_or_mark
+from daemon.storage.projects import ProjectRef, ensure_layout
+from daemon.storage.spool import full_means_storage_full
 from ingress.deps import Lib
 from ingress.errors import status_for
 from ingress.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_from

@@ -31,8 +31,8 @@ import psutil
 
 from daemon.catalog import BaseModel, Content, File, database
 from daemon.library import Library
-from daemon.projects import create_project
 from daemon.settings import Settings
+from daemon.storage.projects import create_project
 from tests.support.server import LiveServer, serving
 
 KINDS = ((".mp4", "video"), (".jpg", "image"), (".jpg", "image"), (".m4a", "audio"))

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from daemon.conventions import TEMP_PREFIX
+from daemon.storage.conventions import TEMP_PREFIX
 from tests.contract.shapes import (
     INDEX_DOC,
     JOB,

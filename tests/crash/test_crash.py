@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from daemon.conventions import TEMP_PREFIX
+from daemon.storage.conventions import TEMP_PREFIX
 from tests.support.server import LiveServer, start_server
 
 ROUNDS = int(os.environ.get("MEDIA_SYNC_CRASH_ROUNDS", "20"))

@@ -83,7 +83,7 @@ def test_media_sync_command_loads_without_dependencies() -> None:
 
 def test_agent_accepts_the_recipes_options_without_dependencies() -> None:
     probe = run_without_site_packages(
-        "import importlib.util as u; print(u.find_spec('daemon.resolve.agent') is not None)"
+        "import importlib.util as u; print(u.find_spec('daemon.resolve_agent.agent') is not None)"
     )
     assert probe.stdout.strip() == "True", probe.stderr
     result = run_without_site_packages(

@@ -22,8 +22,8 @@ from tests.support.server import REPO, LiveServer, serving
 
 pytestmark = pytest.mark.e2e
 
-FAKE = "tests.resolve.fake_resolve:scriptapp"
-SLOW = "tests.resolve.fake_resolve:slow_scriptapp"
+FAKE = "tests.resolve_agent.fake_resolve:scriptapp"
+SLOW = "tests.resolve_agent.fake_resolve:slow_scriptapp"
 STUCK = "tests.jobs.stuck_resolve:scriptapp"
 LEASE = 1.5
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon import jobs
 from daemon.errors import InvalidTransition
+from daemon.jobs import state as jobs
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 POLICY = jobs.Policy(lease_seconds=10, max_attempts=3)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.conventions import TEMP_PREFIX
 from daemon.errors import CorruptFile, UnsupportedMediaType
 from daemon.media.thumbnails import make_thumbnail
+from daemon.storage.conventions import TEMP_PREFIX
 from tests.factories import (
     corrupt_copy,
     make_audio,

@@ -39,9 +39,9 @@ def run_agent(
     server: LiveServer, args: list[str], env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     """One `--once` pass of the real agent process, Resolve faked by the test's factory."""
-    cmd = [sys.executable, "-m", "daemon.resolve.agent", "--server", server.url, "--once"]
+    cmd = [sys.executable, "-m", "daemon.resolve_agent.agent", "--server", server.url, "--once"]
     cmd += ["--map", f"primary={server.root}", "--name", "bay-9", "--poll-seconds", "0.1"]
-    cmd += ["--adapter-factory", "tests.resolve.fake_resolve:scriptapp", *args]
+    cmd += ["--adapter-factory", "tests.resolve_agent.fake_resolve:scriptapp", *args]
     clean = {k: v for k, v in os.environ.items() if k != "MEDIA_SYNC_API_TOKEN"}
     return subprocess.run(
         cmd,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from daemon.library import Library
-from daemon.projects import ProjectRef, ensure_layout
 from daemon.settings import Settings
-from daemon.sources import Source
+from daemon.storage.projects import ProjectRef, ensure_layout
+from daemon.storage.sources import Source
 from daemon.watch.reconcile import Reconciler, Scope
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.catalog import File
-from daemon.projects import ProjectRef
+from daemon.storage.projects import ProjectRef
 
 
 def write(path: Path, data: bytes, age: float = 0.0) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.conventions import is_ignored_name
+from daemon.storage.conventions import is_ignored_name
 from daemon.watch.backends import choose, mount_fstype
 from daemon.watch.ignorefile import IgnoreRules
 from daemon.watch.listing import _IGNORED_RE, is_media_name

@@ -17,11 +17,11 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from daemon.ingest.tagging import update_tags
 from daemon.library import Library
-from daemon.projects import ProjectRef
 from daemon.settings import Settings
-from daemon.sources import Source
-from daemon.tagging import update_tags
+from daemon.storage.projects import ProjectRef
+from daemon.storage.sources import Source
 from daemon.watch.plan import (
     FD_EXHAUSTED,
     ProjectListing,

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from daemon.catalog import Project
-from daemon.hashing import hash_file
-from daemon.ingest import ingest_upload
+from daemon.ingest.pipeline import ingest_upload
 from daemon.library import Library
-from daemon.projects import ProjectRef
-from daemon.sources import Source
-from daemon.spool import TempWriter
+from daemon.storage.hashing import hash_file
+from daemon.storage.projects import ProjectRef
+from daemon.storage.sources import Source
+from daemon.storage.spool import TempWriter
 from daemon.watch.reconcile import Scope
 from tests.watch.helpers import index_doc, index_paths, journal, rows, write
 

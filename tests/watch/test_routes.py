@@ -7,9 +7,9 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
+from daemon.runtime.services import default_services
 from daemon.settings import Settings
 from ingress.app import create_app
-from ingress.services import default_services
 from tests.watch.helpers import wait_for, write
 
 ORIG = "ingest/originals"

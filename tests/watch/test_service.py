@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from daemon.library import Library
-from daemon.projects import ProjectRef, ensure_layout
+from daemon.storage.projects import ProjectRef, ensure_layout
 from daemon.watch import backends
 from daemon.watch.debounce import Debouncer
 from daemon.watch.service import Tuning, WatchService, scope_key

@@ -1,0 +1,258 @@
+"""Querying a project's indexed media for the explorer: filter, sort, keyset pages or every row."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import peewee as pw
+
+from daemon.catalog import Content, File
+from daemon.errors import InvalidInput
+from daemon.mediatypes import MEDIA_TYPES
+from daemon.storage.projects import ProjectRef
+from daemon.tags import derived_tags, normalize_tags
+
+SORTS = {"captured", "name", "uploaded", "size"}
+KINDS = {"video", "image", "audio"}
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+BATCH = 2000
+_MAX_INT = 2**63 - 1
+
+# The columns every listing reads, in this order (the row tuples below follow it).
+_COLUMNS = (
+    File.id,
+    File.rel_path,
+    File.size,
+    File.uploaded_at,
+    File.tags,
+    File.mtime_ns,
+    Content.sha256,
+    Content.blake3,
+    Content.kind,
+    Content.width,
+    Content.height,
+    Content.duration,
+    Content.video_codec,
+    Content.frame_rate,
+    Content.audio_codec,
+    Content.rotation,
+    Content.captured_at,
+    Content.captured_from,
+    Content.meta_status,
+    Content.meta_error,
+)
+
+
+@dataclass(frozen=True)
+class MediaQuery:
+    """What the explorer asks for; ``paged`` is False when neither limit, cursor nor offset
+    was given (the original's listing: every item)."""
+
+    kind: str | None = None
+    q: str | None = None
+    sort: str = "captured"
+    order: str = "desc"
+    limit: int | None = None
+    cursor: str | None = None
+    offset: int | None = None
+    tag: str | None = None
+
+    @property
+    def paged(self) -> bool:
+        return self.limit is not None or self.cursor is not None or self.offset is not None
+
+    @property
+    def cacheable(self) -> bool:
+        """The whole unfiltered listing (one answer per project, sort and generation)."""
+        return not self.paged and not (self.kind or self.q or self.tag)
+
+    @property
+    def page_size(self) -> int:
+        return DEFAULT_LIMIT if self.limit is None else self.limit
+
+    def validate(self) -> MediaQuery:
+        if self.kind is not None and self.kind not in KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(sorted(KINDS))}")
+        if self.sort not in SORTS:
+            raise InvalidInput(f"sort must be one of {', '.join(sorted(SORTS))}")
+        if self.order not in {"asc", "desc"}:
+            raise InvalidInput("order must be asc or desc")
+        if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+        if self.offset is not None and not 0 <= self.offset <= _MAX_INT:
+            raise InvalidInput("offset must be between 0 and 2^63-1")
+        if self.tag is not None and not normalize_tags([self.tag], "tag"):
+            raise InvalidInput("tag must not be empty")
+        return self
+
+
+def _sort_key(sort: str) -> Any:
+    if sort == "name":
+        return File.rel_path
+    if sort == "uploaded":
+        return File.uploaded_at
+    if sort == "size":
+        return File.size
+    return pw.fn.COALESCE(Content.captured_at, File.uploaded_at)
+
+
+def _encode(value: Any, row_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, row_id]).encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[Any, int]:
+    try:
+        value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(value, str | int | float) or not 0 <= int(row_id) <= _MAX_INT:
+            raise ValueError("bad cursor values")
+        return value, int(row_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("cursor is not valid; pass back next_cursor as given") from exc
+
+
+def _tag_filter(tag: str) -> Any:
+    """A manual tag (inside the JSON list), or a derived one: the kind or the file type."""
+    wanted = normalize_tags([tag], "tag")[0]
+    manual = pw.fn.instr(File.tags, json.dumps(wanted)) > 0
+    by_type = pw.fn.lower(File.rel_path).endswith("." + wanted)
+    return manual | (Content.kind == wanted) | by_type
+
+
+def _filtered(ref: ProjectRef, query: MediaQuery, *columns: Any) -> Any:
+    base = (
+        File.select(*columns)
+        .join(Content)
+        .where((File.source == ref.source.name) & (File.project == ref.name))
+    )
+    if query.kind:
+        base = base.where(Content.kind == query.kind)
+    if query.q:
+        base = base.where(pw.fn.instr(pw.fn.lower(File.rel_path), query.q.lower()) > 0)
+    if query.tag:
+        base = base.where(_tag_filter(query.tag))
+    return base
+
+
+def _ordered(ref: ProjectRef, query: MediaQuery) -> Any:
+    key = _sort_key(query.sort)
+    page = _filtered(ref, query, *_COLUMNS, key.alias("sort_value"))
+    descending = query.order == "desc"
+    if query.cursor:
+        value, row_id = _decode(query.cursor)
+        if descending:
+            page = page.where((key < value) | ((key == value) & (File.id < row_id)))
+        else:
+            page = page.where((key > value) | ((key == value) & (File.id > row_id)))
+    order = (key.desc(), File.id.desc()) if descending else (key.asc(), File.id.asc())
+    return page.order_by(*order)
+
+
+def count_media(ref: ProjectRef, query: MediaQuery) -> int:
+    query.validate()
+    if query.kind or query.tag:
+        return int(_filtered(ref, query, File.id).count())
+    files = File.select(File.id).where(
+        (File.source == ref.source.name) & (File.project == ref.name)
+    )
+    if query.q:  # the name filter needs no content row: count file rows alone (an index range)
+        files = files.where(pw.fn.instr(pw.fn.lower(File.rel_path), query.q.lower()) > 0)
+    return int(files.count())
+
+
+def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
+    """One page of media items plus the total and the next cursor."""
+    query.validate()
+    size = query.page_size
+    page = _ordered(ref, query).limit(size + 1)
+    if query.offset and not query.cursor:
+        page = page.offset(query.offset)
+    rows = list(page.tuples())
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _encode(rows[-1][-1], rows[-1][0]) if more and rows else None
+    return {
+        "media": [media_item(row) for row in rows],
+        "total": count_media(ref, query),
+        "next_cursor": next_cursor,
+    }
+
+
+def iter_rows(
+    connection: Any, ref: ProjectRef, query: MediaQuery
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Every matching row (see ``media_item``) in batches, read through ``connection`` (a
+    catalog read connection of its own: one consistent snapshot, memory bounded by a batch)."""
+    sql, params = _ordered(ref, query.validate()).sql()
+    cursor = connection.execute(sql, params)
+    while True:
+        rows = cursor.fetchmany(BATCH)
+        if not rows:
+            return
+        yield rows
+
+
+def listing_generation(connection: Any, ref: ProjectRef) -> str | None:
+    """The version of the project's listing: this catalog's id and how many times the
+    project's rows have changed, read in ``connection``'s snapshot; None when the catalog does
+    not count changes."""
+    try:
+        catalog = connection.execute("SELECT value FROM meta WHERE key = 'catalog_id'").fetchone()
+        row = connection.execute(
+            "SELECT generation FROM listing_generation WHERE source = ? AND project = ?",
+            (ref.source.name, ref.name),
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    if catalog is None:
+        return None
+    return f"{catalog[0]}.{int(row[0]) if row else 0}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _type_facts(kind: str | None, ext: str) -> tuple[str | None, str, tuple[str, ...]]:
+    """(kind, mime, derived tags) for a catalogued kind and a file extension (few distinct)."""
+    known = MEDIA_TYPES.get(ext)
+    kind = kind or (known.kind if known else None)
+    mime = known.mime if known else "application/octet-stream"
+    return kind, mime, tuple(derived_tags(kind, "x" + ext))
+
+
+def media_item(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A listing item from a row of ``_COLUMNS``: the index entry's fields, then the rest
+    (this runs once per item of a 100,000-item listing: no per-item lookups beyond a cache)."""
+    rel_path = row[1]
+    name = rel_path.rpartition("/")[2]
+    dot = name.rfind(".")
+    kind, mime, derived = _type_facts(row[8], name[dot:].lower() if dot > 0 else "")
+    tags = row[4]
+    return {
+        "relative_path": rel_path,
+        "sha256": row[6],
+        "blake3": row[7],
+        "size": row[2],
+        "uploaded_at": row[3],
+        "mtime_ns": row[5],
+        "tags": json.loads(tags) if tags and tags != "[]" else [],
+        "derived_tags": list(derived),
+        "name": name,
+        "kind": kind,
+        "mime": mime,
+        "width": row[9],
+        "height": row[10],
+        "duration": row[11],
+        "video_codec": row[12],
+        "frame_rate": row[13],
+        "audio_codec": row[14],
+        "rotation": row[15],
+        "captured_at": row[16],
+        "captured_from": row[17],
+        "meta_status": row[18],
+        "meta_error": row[19],
+    }

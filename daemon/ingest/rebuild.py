@@ -1,0 +1,84 @@
+"""`media-sync rebuild`: a fresh catalog made from the files on disk (Resolve jobs carried over)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daemon.catalog import Catalog, Job
+from daemon.ingest.adopt import AdoptReport, adopt_project
+from daemon.library import Library
+from daemon.settings import Settings
+from daemon.storage.projects import ProjectRef, list_project_names
+
+log = logging.getLogger("media_sync.rebuild")
+
+
+@dataclass
+class RebuildReport:
+    projects: list[AdoptReport] = field(default_factory=list)
+    offline_sources: list[str] = field(default_factory=list)
+    jobs_kept: int = 0
+
+    @property
+    def files(self) -> int:
+        return sum(p.indexed + p.unchanged for p in self.projects)
+
+
+def _old_jobs(path: Path) -> list[dict[str, object]]:
+    if not path.exists():
+        return []
+    try:
+        old = Catalog.open(path)
+        try:
+            return list(Job.select().dicts())
+        finally:
+            old.close()
+    except Exception:
+        log.warning("old catalog unreadable; Resolve jobs not carried over")
+        return []
+
+
+def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> RebuildReport:
+    """Build the catalog anew beside the old one, then swap it in atomically."""
+    report = RebuildReport()
+    jobs = _old_jobs(settings.catalog_path)
+    fresh = settings.catalog_path.with_name("catalog.rebuild.sqlite3")
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(fresh) + suffix)
+    lib = Library(settings, Catalog.open(fresh))
+    try:
+        for source in lib.registry().enabled:
+            status = source.status()
+            if not status["accessible"]:
+                report.offline_sources.append(source.name)
+                progress(f"source {source.name}: offline ({status['error']}), skipped")
+                continue
+            for name in list_project_names(source):
+                project = adopt_project(lib, ProjectRef(source, name))
+                report.projects.append(project)
+                progress(
+                    f"{source.name}/{name}: {project.indexed + project.unchanged} files "
+                    f"({project.reused_hashes} hashes reused from index.json)"
+                    + (
+                        f", index.json problem: {project.index_error}"
+                        if project.index_error
+                        else ""
+                    )
+                )
+        if jobs:
+            with lib.catalog.write():
+                Job.insert_many(jobs).execute()
+            report.jobs_kept = len(jobs)
+    finally:
+        lib.close()
+    os.replace(fresh, settings.catalog_path)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(settings.catalog_path) + suffix)
+    return report

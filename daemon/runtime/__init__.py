@@ -1,0 +1,1 @@
+"""The processes: start-up, the watcher daemon, the services `serve` runs beside HTTP."""

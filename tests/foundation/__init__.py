@@ -1,1 +1,0 @@
-"""In-process tests for the foundation: settings, catalog, projects, upload, sources, rebuild."""
