@@ -180,7 +180,7 @@ def test_health_and_healthz(client: Client, settings: Settings) -> None:
     assert body["ok"] is True and body["status"] == "ok" and body["instructions"]
     assert body["service"] == "media-sync"
     assert body["projects_root"] == str(settings.projects_root)
-    assert body["catalog"]["ok"] is True and body["catalog"]["schema_version"] == 4
+    assert body["catalog"]["ok"] is True and body["catalog"]["schema_version"] == 5
     assert [s["name"] for s in body["sources"]] == ["primary"]
     assert body["sources"][0]["accessible"] is True
     assert body["max_upload_mb"] == settings.max_upload_mb

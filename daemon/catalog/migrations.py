@@ -1,0 +1,73 @@
+"""Schema migrations: each version's step, applied in order inside one immediate transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import peewee as pw
+
+from daemon.catalog import generations
+from daemon.catalog.models import Models
+
+SCHEMA_VERSION = 5
+
+
+def _columns(db: pw.Database, table: str) -> set[str]:
+    return {column.name for column in db.get_columns(table)}
+
+
+def _migrate_1(db: pw.Database, models: Models) -> None:
+    db.create_tables(models.all)
+
+
+def _migrate_2(db: pw.Database, models: Models) -> None:
+    """Manual tags on files (a catalog made by version 1 has no such column)."""
+    table = models.File._meta.table_name
+    if "tags" not in _columns(db, table):
+        db.execute_sql(f"ALTER TABLE \"{table}\" ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
+
+
+def _migrate_3(db: pw.Database, models: Models) -> None:
+    """Per-project change counters kept by triggers (cached listings know when they are stale)."""
+    del models
+    generations.install(db)
+
+
+def _migrate_4(db: pw.Database, models: Models) -> None:
+    """The ctime a file was hashed at (rows without it are unproven: re-hashed before trusted)."""
+    table = models.File._meta.table_name
+    if "ctime_ns" not in _columns(db, table):
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN ctime_ns INTEGER')
+
+
+def _migrate_5(db: pw.Database, models: Models) -> None:
+    """A drop whose bytes the project already held names that earlier copy (both files stay)."""
+    table = models.File._meta.table_name
+    if "duplicate_of" not in _columns(db, table):
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN duplicate_of VARCHAR(255)')
+
+
+MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
+    1: _migrate_1,
+    2: _migrate_2,
+    3: _migrate_3,
+    4: _migrate_4,
+    5: _migrate_5,
+}
+
+
+def migrate(db: pw.Database, models: Models) -> None:
+    """Bring the schema to SCHEMA_VERSION (the caller holds the write transaction)."""
+    from daemon.errors import CatalogError
+
+    current = 0
+    if db.table_exists(models.Meta._meta.table_name):
+        row = models.Meta.get_or_none(models.Meta.key == "schema_version")
+        current = int(row.value) if row else 0
+    if current > SCHEMA_VERSION:
+        raise CatalogError(
+            f"catalog schema {current} is newer than this media-sync ({SCHEMA_VERSION})"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[version](db, models)
+        models.Meta.insert(key="schema_version", value=str(version)).on_conflict_replace().execute()

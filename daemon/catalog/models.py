@@ -1,0 +1,135 @@
+"""The catalog's tables as peewee models, made per database (nothing is bound process-wide)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import peewee as pw
+
+
+def utcnow() -> str:
+    """Current time as an ISO-8601 UTC string with seconds precision."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Models:
+    """One database's model classes: ``catalog.models.File.select()`` runs on that catalog."""
+
+    Meta: Any
+    Project: Any
+    Content: Any
+    File: Any
+    Job: Any
+    Event: Any
+
+    @property
+    def all(self) -> list[Any]:
+        return [self.Meta, self.Project, self.Content, self.File, self.Job, self.Event]
+
+
+def define(db: pw.Database | pw.DatabaseProxy) -> Models:
+    """Model classes bound to ``db`` (a new set per call: two catalogs never share a binding)."""
+
+    class BaseModel(pw.Model):
+        class Meta:
+            database = db
+            legacy_table_names = False
+
+    class Meta(BaseModel):
+        """Key/value facts about the catalog itself (schema version)."""
+
+        key = pw.CharField(primary_key=True)
+        value = pw.TextField()
+
+    class Project(BaseModel):
+        """A project folder in a source root, with the counters index.json carries."""
+
+        source = pw.CharField()
+        name = pw.CharField()
+        notes = pw.TextField(default="")
+        created_at = pw.CharField(default=utcnow)
+        duplicates_skipped = pw.IntegerField(default=0)
+        removed_missing_records = pw.IntegerField(default=0)
+
+        class Meta:
+            indexes = ((("source", "name"), True),)
+
+    class Content(BaseModel):
+        """A distinct byte sequence: blake3 is its identity, sha256 kept for compatibility."""
+
+        blake3 = pw.CharField(primary_key=True, max_length=64)
+        sha256 = pw.CharField(max_length=64, index=True)
+        size = pw.BigIntegerField()
+        first_seen_at = pw.CharField(default=utcnow)
+        kind = pw.CharField(null=True)
+        width = pw.IntegerField(null=True)
+        height = pw.IntegerField(null=True)
+        duration = pw.FloatField(null=True)
+        video_codec = pw.CharField(null=True)
+        frame_rate = pw.FloatField(null=True)
+        audio_codec = pw.CharField(null=True)
+        rotation = pw.IntegerField(null=True)
+        captured_at = pw.CharField(null=True)
+        captured_from = pw.CharField(null=True)
+        meta_status = pw.CharField(default="pending")  # pending | ok | error
+        meta_error = pw.TextField(null=True)
+
+    class File(BaseModel):
+        """One placed file: where a content lives (source, project, path in the project)."""
+
+        source = pw.CharField()
+        project = pw.CharField()
+        rel_path = pw.CharField()
+        size = pw.BigIntegerField()
+        mtime_ns = pw.BigIntegerField()
+        inode = pw.BigIntegerField()
+        # With size, inode and mtime_ns: the stamp the content was hashed at (None: unproven).
+        ctime_ns = pw.BigIntegerField(null=True)
+        content = pw.ForeignKeyField(Content, column_name="blake3", field="blake3", backref="files")
+        uploaded_at = pw.CharField(default=utcnow)
+        origin = pw.CharField(default="upload")  # upload | drop | adopted
+        tags = pw.TextField(default="[]")  # JSON list of manual tags (normalized, sorted)
+        # A drop whose bytes the project already held: the rel_path of that earlier copy.
+        duplicate_of = pw.CharField(null=True)
+
+        class Meta:
+            indexes = (
+                (("source", "project", "rel_path"), True),
+                (("source", "project", "content"), False),
+            )
+
+    class Job(BaseModel):
+        """A Resolve bridge job waiting for, held by, or finished by a resolve-agent."""
+
+        status = pw.CharField(default="pending", index=True)
+        project = pw.CharField()
+        new_project_name = pw.CharField(null=True)
+        resolve_project = pw.CharField()
+        mode = pw.CharField()
+        source = pw.CharField()
+        media_rel_paths = pw.TextField()  # JSON list
+        idempotency_key = pw.CharField(null=True, unique=True)
+        claimed_by = pw.CharField(null=True)
+        claimed_at = pw.CharField(null=True)
+        lease_expires_at = pw.CharField(null=True)
+        attempts = pw.IntegerField(default=0)
+        created_at = pw.CharField(default=utcnow)
+        updated_at = pw.CharField(default=utcnow)
+        finished_at = pw.CharField(null=True)
+        error = pw.TextField(null=True)
+        result = pw.TextField(null=True)  # JSON
+
+    class Event(BaseModel):
+        """An ingest event (stored, indexed, moved, removed...) for the live page feed."""
+
+        at = pw.CharField(default=utcnow)
+        type = pw.CharField()
+        source = pw.CharField(null=True)
+        project = pw.CharField(null=True)
+        rel_path = pw.CharField(null=True)
+        data = pw.TextField(default="{}")
+
+    return Models(Meta, Project, Content, File, Job, Event)
