@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.catalog import Catalog, Event
+from daemon.catalog.values import ChangeType
 from daemon.settings import Settings
 from daemon.storage.projects import ProjectRef, resolve_project
 from daemon.storage.sources import Registry, Source, load_registry
@@ -21,7 +22,7 @@ log = logging.getLogger("media_sync.library")
 class Change:
     """Something that happened to a file, told to listeners (thumbnails, metadata, the page)."""
 
-    type: str  # stored | duplicate | indexed | moved | removed | thumbnail | metadata
+    type: ChangeType
     project: ProjectRef
     rel_path: str
     blake3: str | None = None

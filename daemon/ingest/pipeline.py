@@ -14,6 +14,7 @@ from typing import Any
 import peewee as pw
 
 from daemon.catalog import Content, Event, File, Project, utcnow
+from daemon.catalog.values import ChangeType
 from daemon.errors import EmptyUpload, MediaSyncError, StorageFull
 from daemon.ingest.liveness import Verified, live_in_transaction, verify_copies
 from daemon.library import Change, Library
@@ -182,7 +183,7 @@ def _commit_upload(
                 Project.update(duplicates_skipped=Project.duplicates_skipped + 1).where(
                     Project.id == project.id
                 ).execute()
-                status, rel_path = "duplicate", existing
+                status, rel_path = ChangeType.DUPLICATE, existing
                 uploaded_at = _uploaded_at(ref, existing)
             else:
                 with full_means_storage_full(ref.originals, f"{filename!r} was not stored"):
@@ -191,7 +192,7 @@ def _commit_upload(
                 rel_path = placed.relative_to(ref.path).as_posix()
                 uploaded_at = utcnow()
                 _upsert(ref, rel_path, digest, placed.stat(), "upload", uploaded_at)
-                status = "stored"
+                status = ChangeType.STORED
             change = Change(
                 status, ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size}
             )
@@ -350,7 +351,9 @@ def ingest_in_place(
         after = path.stat()
         if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
             raise FileChangedWhileHashing(rel_path)
-    change = Change("indexed", ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size})
+    change = Change(
+        ChangeType.INDEXED, ref, rel_path, digest.blake3, digest.sha256, {"size": digest.size}
+    )
     with lib.catalog.write():
         project_row(ref)
         _upsert(ref, rel_path, digest, st, origin, uploaded_at, tags)
@@ -395,10 +398,10 @@ def record_removed(
             Project.id == project.id
         ).execute()
         for rel in rel_paths:
-            Event.insert(**lib.event_row(Change("removed", ref, rel))).execute()
+            Event.insert(**lib.event_row(Change(ChangeType.REMOVED, ref, rel))).execute()
     for rel in rel_paths:
         journal(ref, "removed", path=rel, reason=reason)
-        lib.notify(Change("removed", ref, rel))
+        lib.notify(Change(ChangeType.REMOVED, ref, rel))
     if update_index:
         write_index(lib.settings, ref)
     return int(count)
@@ -438,7 +441,7 @@ def record_moved(
         except pw.IntegrityError:
             File.delete().where(File.id == row.id).execute()
         change = Change(
-            "moved",
+            ChangeType.MOVED,
             dst,
             dst_rel,
             row.blake3,

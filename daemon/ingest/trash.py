@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from daemon.catalog import Content, Event, File, utcnow
+from daemon.catalog.values import ChangeType
 from daemon.errors import MediaSyncError
 from daemon.ingest.pipeline import (
     FileChangedWhileHashing,
@@ -194,7 +195,9 @@ def trash_file(lib: Library, ref: ProjectRef, rel: str, path: Path, row: File) -
     }
     with _lock(lib, ref):
         append_jsonl(ref.path / TRASH_JOURNAL, record)
-    change = Change("removed", ref, rel, content.blake3, content.sha256, {"trash": final.name})
+    change = Change(
+        ChangeType.REMOVED, ref, rel, content.blake3, content.sha256, {"trash": final.name}
+    )
     with lib.catalog.write():
         File.delete().where(File.id == row.id).execute()
         Event.insert(**lib.event_row(change)).execute()

@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from daemon.catalog.values import JobStatus
 from daemon.errors import InvalidTransition
 
-PENDING = "pending"
-CLAIMED = "claimed"
-DONE = "done"
-FAILED = "failed"
-CANCELED = "canceled"
+PENDING = JobStatus.PENDING
+CLAIMED = JobStatus.CLAIMED
+DONE = JobStatus.DONE
+FAILED = JobStatus.FAILED
+CANCELED = JobStatus.CANCELED
 STATUSES = (PENDING, CLAIMED, DONE, FAILED, CANCELED)
 TERMINAL = frozenset({DONE, FAILED, CANCELED})
 # Every (from, to) status change a transition may make.

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.catalog import Content, File
+from daemon.catalog.values import ChangeType
 from daemon.errors import (
     CorruptFile,
     MediaSyncError,
@@ -180,7 +181,7 @@ class Previews:
         self, ref: ProjectRef, rel: str, blake3: str | None, sha256: str, fields: dict[str, object]
     ) -> None:
         status = {"status": fields["meta_status"]}
-        self.lib.record_event(Change("metadata", ref, rel, blake3, sha256, status))
+        self.lib.record_event(Change(ChangeType.METADATA, ref, rel, blake3, sha256, status))
 
     def thumbnail(self, ref: ProjectRef, sha256: str) -> Path | None:
         """The thumbnail for ``sha256``, made by the pool ahead of background work if it is not
@@ -246,7 +247,7 @@ class Previews:
         except DECODE_ERRORS as exc:
             log.info("no thumbnail for %s: %s", source.name, getattr(exc, "detail", exc))
             return None
-        self.lib.record_event(Change("thumbnail", ref, rel, None, sha256))
+        self.lib.record_event(Change(ChangeType.THUMBNAIL, ref, rel, None, sha256))
         return target
 
     def _refused(self, ref: ProjectRef, rel: str, sha256: str, detail: str) -> None:
