@@ -8,6 +8,7 @@ the right half ``RIGHT`` (blue), so a test can tell which way up a thumbnail is.
 
 from __future__ import annotations
 
+import io
 import random
 import struct
 import zlib
@@ -63,6 +64,12 @@ def photo_like(size: tuple[int, int], seed: int = 0) -> Image.Image:
     base = blotches.resize(size, Image.Resampling.BICUBIC)
     grain = Image.frombytes("L", size, rng.randbytes(width * height)).convert("RGB")
     return Image.blend(base, grain, 0.2).filter(ImageFilter.SMOOTH)
+
+
+def noise(size: tuple[int, int], seed: int = 0) -> Image.Image:
+    """Random pixels, seeded: they compress badly, so a JPEG of them is big (about 1 MB at
+    900 x 900, quality 95), for uploads slow enough to watch."""
+    return Image.frombytes("RGB", size, random.Random(seed).randbytes(size[0] * size[1] * 3))
 
 
 def load_image(source: Path | BinaryIO) -> Image.Image:
@@ -121,6 +128,19 @@ def make_jpeg(
     else:
         picture.save(_ready(path), "JPEG", quality=quality, exif=exif)
     return path
+
+
+def jpeg_bytes(
+    size: tuple[int, int] = (320, 240),
+    *,
+    variant: int = 0,
+    colors: tuple[RGB, RGB] = (LEFT, RIGHT),
+    quality: int = 90,
+) -> bytes:
+    """The bytes of a JPEG of ``pattern`` (no EXIF, no file): a body to upload."""
+    out = io.BytesIO()
+    pattern(size, variant, colors).save(out, "JPEG", quality=quality)
+    return out.getvalue()
 
 
 def make_image(
@@ -333,4 +353,468 @@ def make_huge_png(
         + _png_chunk(b"IEND", b"")
     )
     _ready(path).write_bytes(data)
+    return path
+
+
+# --- Camera files (issue 15): formats, metadata and pictures cameras and phones really make. ---
+
+DATETIME = 306
+DATETIME_DIGITIZED = 36868
+GREY_DARK, GREY_LIGHT = 0x2000, 0xC000  # 16-bit levels: 32 and 192 on an 8-bit scale
+
+
+def make_grey16(path: Path, size: tuple[int, int] = (320, 240)) -> Path:
+    """A 16-bit greyscale PNG or TIFF (format from the suffix): the left half GREY_DARK, the
+    right half GREY_LIGHT (what a scanner or a microscope writes)."""
+    picture = Image.new("I;16", size, GREY_DARK)
+    picture.paste(
+        Image.new("I;16", (size[0] - size[0] // 2, size[1]), GREY_LIGHT), (size[0] // 2, 0)
+    )
+    picture.save(_ready(path))
+    return path
+
+
+def make_tiff(
+    path: Path,
+    size: tuple[int, int] = (320, 240),
+    *,
+    orientation: int = 1,
+    compression: str = "raw",
+) -> Path:
+    """A TIFF of ``pattern`` with the Orientation tag in its first IFD (``compression`` as
+    Pillow names it: raw, tiff_lzw, tiff_deflate...)."""
+    pattern(size).save(
+        _ready(path), "TIFF", compression=compression, tiffinfo={ORIENTATION: orientation}
+    )
+    return path
+
+
+def make_png_with_icc(
+    path: Path, size: tuple[int, int] = (320, 240), *, icc_bytes: int = 3_000_000
+) -> Path:
+    """A PNG of ``pattern`` carrying an ICC profile of ``icc_bytes`` (an iCCP chunk that inflates
+    past Pillow's 1 MiB text-chunk limit, as some printer and camera profiles do)."""
+    header = struct.pack(">I4s", icc_bytes, b"none") + b"\x02\x10\x00\x00mntrRGB XYZ "
+    body = random.Random(icc_bytes).randbytes(4096) * (icc_bytes // 4096 + 1)
+    pattern(size).save(_ready(path), "PNG", icc_profile=(header + body)[:icc_bytes])
+    return path
+
+
+def _exif_orientation_patch(data: bytes, orientation: int) -> bytes:
+    """Set the Orientation entry of the (big-endian, as Pillow writes it) EXIF inside ``data``."""
+    entry = struct.pack(">HHIH", ORIENTATION, 3, 1, 1)
+    at = data.index(entry)
+    return data[: at + 8] + struct.pack(">H", orientation) + data[at + 10 :]
+
+
+def make_heic_exif_rotated(
+    path: Path, size: tuple[int, int] = (400, 200), *, orientation: int = 6, variant: int = 0
+) -> Path:
+    """An HEIC whose pixels are stored as given and whose only rotation is EXIF ``orientation``
+    (no ``irot``/``imir`` box), as some iPhone exports are."""
+    from daemon.media.images import register_heif
+
+    register_heif()
+    out = io.BytesIO()
+    exif = exif_block(1).tobytes()  # a placeholder: pillow-heif would turn 6 into an irot box
+    pattern(size, variant).save(out, "HEIF", quality=80, exif=exif)
+    _ready(path).write_bytes(_exif_orientation_patch(out.getvalue(), orientation))
+    return path
+
+
+def _box(kind: bytes, payload: bytes, full: tuple[int, int] | None = None) -> bytes:
+    head = b"" if full is None else struct.pack(">I", full[0] << 24 | full[1])
+    return struct.pack(">I4s", 8 + len(head) + len(payload), kind) + head + payload
+
+
+def _hevc_tile(size: int, colour: RGB) -> tuple[bytes, bytes, bytes]:
+    """(hvcC, colr, coded data) of a ``size`` px square HEIC of one colour, by pillow-heif."""
+    from daemon.media.bmff import heif_items
+    from daemon.media.images import register_heif
+
+    register_heif()
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(out, "HEIF", quality=60)
+    items = heif_items(out)
+    assert items is not None
+    props = items.item_properties(items.primary)
+    return props[b"hvcC"], props[b"colr"], items.read(out, items.primary)
+
+
+def make_huge_heic(
+    path: Path, size: tuple[int, int] = (16_320, 12_240), *, tile: int = 512
+) -> Path:
+    """A HEIC grid of ``size`` (a Galaxy's 200 MP is 16,320 x 12,240) made of ``tile`` px HEVC
+    tiles: every tile of the left half points at the same coded LEFT square, every tile of the
+    right half at one RIGHT square, so the file is a few KiB yet decodes to the whole picture
+    (16,320 x 12,240 x 3 bytes = 571 MiB of RGB if decoded whole)."""
+    width, height = size
+    cols, rows = -(-width // tile), -(-height // tile)
+    (hvcc_l, colr, left), (hvcc_r, _, right) = _hevc_tile(tile, LEFT), _hevc_tile(tile, RIGHT)
+    tiles = [2 + i for i in range(rows * cols)]
+    grid = struct.pack(">BBBBII", 0, 1, rows - 1, cols - 1, width, height)
+    infe = b"".join(
+        _box(b"infe", struct.pack(">HH4s", item, 0, kind) + b"\0", (2, 1 if item > 1 else 0))
+        for item, kind in [(1, b"grid"), *((t, b"hvc1") for t in tiles)]
+    )
+    ipco = _box(
+        b"ipco",
+        _box(b"hvcC", hvcc_l)
+        + _box(b"hvcC", hvcc_r)
+        + _box(b"ispe", struct.pack(">II", tile, tile), (0, 0))
+        + _box(b"ispe", struct.pack(">II", width, height), (0, 0))
+        + _box(b"colr", colr),
+    )
+    assoc = [struct.pack(">HBBB", 1, 2, 4, 5)] + [
+        struct.pack(">HBBB", t, 2, 0x80 | (1 if (t - 2) % cols < cols / 2 else 2), 3) for t in tiles
+    ]
+    ipma = _box(b"ipma", struct.pack(">I", 1 + len(tiles)) + b"".join(assoc), (0, 0))
+    dimg = _box(
+        b"dimg", struct.pack(">HH", 1, len(tiles)) + b"".join(struct.pack(">H", t) for t in tiles)
+    )
+
+    def meta(mdat: int) -> bytes:
+        spots = [
+            (mdat, len(grid)),
+            (mdat + len(grid), len(left)),
+            (mdat + len(grid) + len(left), len(right)),
+        ]
+        entries = [struct.pack(">HHHII", 1, 0, 1, *spots[0])] + [
+            struct.pack(">HHHII", t, 0, 1, *spots[1 if (t - 2) % cols < cols / 2 else 2])
+            for t in tiles
+        ]
+        return _box(
+            b"meta",
+            _box(b"hdlr", struct.pack(">I4s12x", 0, b"pict") + b"\0", (0, 0))
+            + _box(b"pitm", struct.pack(">H", 1), (0, 0))
+            + _box(b"iinf", struct.pack(">H", 1 + len(tiles)) + infe, (0, 0))
+            + _box(b"iref", dimg, (0, 0))
+            + _box(b"iprp", ipco + ipma)
+            + _box(
+                b"iloc", struct.pack(">BBH", 0x44, 0, 1 + len(tiles)) + b"".join(entries), (0, 0)
+            ),
+            (0, 0),
+        )
+
+    ftyp = _box(b"ftyp", b"heic" + bytes(4) + b"mif1heic")
+    start = len(ftyp) + len(meta(0)) + 8
+    _ready(path).write_bytes(ftyp + meta(start) + _box(b"mdat", grid + left + right))
+    return path
+
+
+def make_mpeg(
+    path: Path,
+    *,
+    codec: str = "mpeg2video",
+    size: tuple[int, int] = (320, 240),
+    seconds: float = 1.0,
+    fps: int = 25,
+    audio: bool = True,
+) -> Path:
+    """An MPEG program stream (``.mpg``/``.mpeg``, as a camcorder writes) of ``pattern`` after a
+    black first 5%, in MPEG-1 or MPEG-2 video with MPEG audio layer II."""
+    frames = max(1, round(seconds * fps))
+    with av.open(str(_ready(path)), "w", format="mpeg") as out:
+        stream = out.add_stream(codec, rate=fps)
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        sound = out.add_stream("mp2", rate=AUDIO_RATE) if audio else None  # every stream first
+        if isinstance(sound, AudioStream):
+            sound.layout = "stereo"
+        for index in range(frames):
+            black = index < max(1, frames // 20)
+            picture = Image.new("RGB", size, BLACK) if black else pattern(size)
+            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+        if isinstance(sound, AudioStream):
+            _write_silence_packed(out, sound, seconds)
+    return path
+
+
+def _write_silence_packed(out: OutputContainer, stream: AudioStream, seconds: float) -> None:
+    chunk = 1152
+    for start in range(0, int(AUDIO_RATE * seconds), chunk):
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=chunk)
+        frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+        frame.sample_rate, frame.pts = AUDIO_RATE, start
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode())
+
+
+def make_sparse_keyframes(
+    path: Path,
+    *,
+    seconds: float = 40.0,
+    fps: int = 25,
+    size: tuple[int, int] = (64, 48),
+    switch_at: float = 3.5,
+) -> Path:
+    """An H.264 MP4 with one keyframe only (the first; a GOP as long as the clip, as a screen
+    recorder or a security camera writes): green until ``switch_at`` seconds, ``pattern`` after,
+    so a thumbnail ~10% in (4 s of 40) shows the pattern and one taken early shows green."""
+    frames = round(seconds * fps)
+    green = Image.new("RGB", size, (40, 200, 40))
+    with av.open(str(_ready(path)), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {
+            "preset": "ultrafast",
+            "x264-params": f"keyint={frames}:min-keyint={frames}:scenecut=0",
+        }
+        for index in range(frames):
+            picture = green if index < switch_at * fps else pattern(size)
+            frame = av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def make_mp3(path: Path, *, seconds: float = 1.0) -> Path:
+    """An MP3 of stereo silence (FFmpeg decodes it with ``mp3float``; the codec is ``mp3``)."""
+    with av.open(str(_ready(path)), "w") as out:
+        stream = out.add_stream("libmp3lame", rate=44_100)
+        assert isinstance(stream, AudioStream)
+        stream.layout = "stereo"
+        chunk = 1152
+        for start in range(0, int(44_100 * seconds), chunk):
+            frame = av.AudioFrame(format="s16p", layout="stereo", samples=chunk)
+            for plane in frame.planes:
+                plane.update(bytes(plane.buffer_size))
+            frame.sample_rate, frame.pts = 44_100, start
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def make_msmpeg4_avi(
+    path: Path, *, size: tuple[int, int] = (320, 240), seconds: float = 1.0
+) -> Path:
+    """An AVI in Microsoft MPEG-4 v3 (DivX ;-) era cameras; FFmpeg's decoder is ``msmpeg4``, the
+    codec ``msmpeg4v3``) of ``pattern``."""
+    fps = 10
+    with av.open(str(_ready(path)), "w") as out:
+        stream = out.add_stream("msmpeg4", rate=fps)
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for index in range(max(1, round(seconds * fps))):
+            frame = av.VideoFrame.from_image(pattern(size))  # type: ignore[no-untyped-call]
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def xmp_packet(**dates: str) -> bytes:
+    """An XMP packet with the given dates as attributes, e.g. ``xmp_CreateDate="2024-02-10T14:21:33-08:00"``
+    (``prefix_Name`` for ``prefix:Name``; xmp, photoshop and exif namespaces are declared)."""
+    attributes = " ".join(f'{key.replace("_", ":", 1)}="{value}"' for key, value in dates.items())
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+        'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+        f"{attributes}/></rdf:RDF></x:xmpmeta>"
+        '<?xpacket end="w"?>'
+    ).encode()
+
+
+def make_dated_jpeg(
+    path: Path,
+    size: tuple[int, int] = (320, 240),
+    *,
+    modified: str | None = None,
+    digitized: str | None = None,
+    xmp: bytes | None = None,
+) -> Path:
+    """A JPEG of ``pattern`` with only the dates given: EXIF DateTime (306, the last edit),
+    DateTimeDigitized (36868) and/or an XMP packet, and no DateTimeOriginal."""
+    exif = Image.Exif()
+    if modified is not None:
+        exif[DATETIME] = modified
+    if digitized is not None:
+        exif.get_ifd(EXIF_IFD)[DATETIME_DIGITIZED] = digitized
+    dated = modified is not None or digitized is not None
+    options: dict[str, Any] = {"exif": exif.tobytes()} if dated else {}
+    if xmp is not None:
+        options["xmp"] = xmp
+    pattern(size).save(_ready(path), "JPEG", quality=90, **options)
+    return path
+
+
+def make_xmp_heic(path: Path, size: tuple[int, int] = (320, 240), *, xmp: bytes) -> Path:
+    """An HEIC with no EXIF date and an XMP packet (as an Apple Vision Pro writes)."""
+    from daemon.media.images import register_heif
+
+    register_heif()
+    pattern(size).save(_ready(path), "HEIF", quality=80, xmp=xmp)
+    return path
+
+
+BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED, SRATIONAL = 1, 2, 3, 4, 5, 7, 10
+
+
+def _tiff_value(kind: int, value: Any) -> tuple[bytes, int]:
+    if kind in (BYTE, UNDEFINED):
+        return bytes(value), len(value)
+    if kind == ASCII:
+        data = value.encode() + b"\0"
+        return data, len(data)
+    if kind in (SHORT, LONG):
+        return struct.pack(f"<{len(value)}{'H' if kind == SHORT else 'I'}", *value), len(value)
+    flat = [number for pair in value for number in pair]
+    return struct.pack(f"<{len(flat)}{'I' if kind == RATIONAL else 'i'}", *flat), len(value)
+
+
+def _tiff_blob(out: bytearray, data: bytes) -> int:
+    out += b"\0" * (len(out) % 2)
+    start = len(out)
+    out += data
+    return start
+
+
+def _tiff_ifd(out: bytearray, entries: dict[int, tuple[int, Any]], next_ifd: int = 0) -> int:
+    """Append a little-endian IFD (values over 4 bytes right after it); return its offset."""
+    out += b"\0" * (len(out) % 2)
+    start = len(out)
+    items = sorted(entries.items())
+    extra_at = start + 2 + 12 * len(items) + 4
+    head, extra = bytearray(struct.pack("<H", len(items))), bytearray()
+    for tag, (kind, value) in items:
+        data, count = _tiff_value(kind, value)
+        if len(data) <= 4:
+            field = data.ljust(4, b"\0")
+        else:
+            field = struct.pack("<I", extra_at + len(extra))
+            extra += data + b"\0" * (len(data) % 2)
+        head += struct.pack("<HHI", tag, kind, count) + field
+    out += head + struct.pack("<I", next_ifd) + extra
+    return start
+
+
+def _jpeg_bytes(picture: Image.Image, exif: Image.Exif | None = None) -> bytes:
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85, **({"exif": exif.tobytes()} if exif else {}))
+    return out.getvalue()
+
+
+def _strip(width: int, height: int, offset: int, count: int) -> dict[int, tuple[int, Any]]:
+    return {
+        256: (LONG, [width]),
+        257: (LONG, [height]),
+        273: (LONG, [offset]),
+        278: (LONG, [height]),
+        279: (LONG, [count]),
+    }
+
+
+def make_raw_tiff(
+    path: Path,
+    *,
+    sensor: tuple[int, int] = (1536, 1024),
+    preview: tuple[int, int] | None = (768, 512),
+    orientation: int = 1,
+    exif_datetime: str | None = None,
+    offset: str | None = None,
+    make: str = "Media-Sync",
+    model: str = "Test Camera",
+    dng: bool | None = None,
+    magic: bytes = b"II*\x00",
+    thumbnail: bool = True,
+) -> Path:
+    """A TIFF-based camera raw: IFD0 a 160 px RGB thumbnail, SubIFDs the sensor's picture
+    (``sensor`` px, 16-bit Bayer CFA, zeros) and a ``preview`` JPEG of ``pattern``, an Exif IFD
+    with DateTimeOriginal. ``dng`` (default: the suffix is .dng) adds the DNG tags LibRaw needs;
+    ``magic`` is the header (``IIRO`` for Olympus ORF, ``IIU\\0`` for Panasonic RW2). Without
+    ``thumbnail`` or ``preview`` IFD0 is the sensor's picture itself: nothing to preview."""
+    dng = path.suffix.lower() == ".dng" if dng is None else dng
+    out = bytearray(magic + bytes(4))
+    width, height = sensor
+    raw_at = _tiff_blob(out, bytes(width * height * 2))
+    raw = {
+        254: (LONG, [0]),
+        258: (SHORT, [16]),
+        259: (SHORT, [1]),
+        262: (SHORT, [32803]),
+        277: (SHORT, [1]),
+        284: (SHORT, [1]),
+        33421: (SHORT, [2, 2]),
+        33422: (BYTE, [0, 1, 1, 2]),
+        50717: (LONG, [65535]),
+        **_strip(width, height, raw_at, width * height * 2),
+    }
+    subifds = [_tiff_ifd(out, raw)] if thumbnail or preview else []
+    if preview is not None:
+        jpeg = _jpeg_bytes(pattern(preview))
+        at = _tiff_blob(out, jpeg)
+        entries = {254: (LONG, [1]), 258: (SHORT, [8, 8, 8]), 259: (SHORT, [7]), 262: (SHORT, [6])}
+        entries |= {277: (SHORT, [3]), **_strip(*preview, at, len(jpeg))}
+        subifds.append(_tiff_ifd(out, entries))
+    exif = {36867: (ASCII, exif_datetime)} if exif_datetime else {}
+    if offset:
+        exif[36881] = (ASCII, offset)
+    exif_at = _tiff_ifd(out, exif or {36864: (UNDEFINED, b"0232")})
+    thumb = pattern((160, 160 * height // width)).tobytes()
+    thumb_at = _tiff_blob(out, thumb)
+    ifd0: dict[int, tuple[int, Any]] = {
+        254: (LONG, [1]),
+        258: (SHORT, [8, 8, 8]),
+        259: (SHORT, [1]),
+        262: (SHORT, [2]),
+        271: (ASCII, make),
+        272: (ASCII, model),
+        274: (SHORT, [orientation]),
+        277: (SHORT, [3]),
+        284: (SHORT, [1]),
+        330: (LONG, subifds),
+        34665: (LONG, [exif_at]),
+        **_strip(160, 160 * height // width, thumb_at, len(thumb)),
+    }
+    if not subifds:  # the sensor's picture in IFD0, with the camera's tags
+        del ifd0[330]
+        ifd0 |= raw
+    if dng:
+        ifd0 |= {
+            50706: (BYTE, [1, 4, 0, 0]),
+            50707: (BYTE, [1, 1, 0, 0]),
+            50708: (ASCII, f"{make} {model}"),
+            50721: (
+                SRATIONAL,
+                [(1, 1), (0, 1), (0, 1), (0, 1), (1, 1), (0, 1), (0, 1), (0, 1), (1, 1)],
+            ),
+            50728: (RATIONAL, [(1, 1), (1, 1), (1, 1)]),
+            50778: (SHORT, [21]),
+        }
+    out[4:8] = struct.pack("<I", _tiff_ifd(out, ifd0))
+    _ready(path).write_bytes(bytes(out))
+    return path
+
+
+def make_raf(
+    path: Path,
+    *,
+    sensor: tuple[int, int] = (1536, 1024),
+    preview: tuple[int, int] = (768, 512),
+    exif_datetime: str | None = None,
+    orientation: int = 1,
+) -> Path:
+    """A Fujifilm RAF: its header, the embedded JPEG (``pattern`` at ``preview`` px, with EXIF
+    DateTimeOriginal and Orientation as Fujifilm writes them) and a CFA header whose
+    RawImageFullSize (0x100) and RawImageCroppedSize (0x111) say ``sensor``; no pixel data."""
+    width, height = sensor
+    jpeg = _jpeg_bytes(pattern(preview), exif_block(orientation, exif_datetime))
+    cfa = struct.pack(">I", 2)
+    for tag in (0x100, 0x111):
+        cfa += struct.pack(">HHHH", tag, 4, height, width)
+    head = b"FUJIFILMCCD-RAW 0201FF383501" + b"X-T4".ljust(32, b"\0") + b"0100" + bytes(20)
+    jpeg_at = len(head) + 7 * 4 + 4
+    cfa_at = jpeg_at + len(jpeg)
+    index = struct.pack(">6I", jpeg_at, len(jpeg), cfa_at, len(cfa), cfa_at + len(cfa), 0)
+    _ready(path).write_bytes(head + index + bytes(4 + 4) + jpeg + cfa)
     return path

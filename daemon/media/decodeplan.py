@@ -1,6 +1,7 @@
 """What a decode will allocate, worked out from the header before any pixel is decoded: the
-size each format lets us decode at (JPEG draft scaling, PNG bands), the peak bytes to hold in
-the decode budget, and the hard cap above which a file is refused rather than decoded.
+size each format lets us decode at (JPEG draft scaling, PNG bands, HEIF grids a tile at a time),
+the peak bytes to hold in the decode budget, and the hard cap above which a file is refused
+rather than decoded.
 
 Peak bytes are width x height (at the size really decoded) x bytes per pixel, where bytes per
 pixel is what was measured for each decoder (Pillow keeps RGB as 4 bytes a pixel; libtiff and
@@ -18,6 +19,8 @@ from PIL import Image
 
 from daemon.errors import PayloadTooLarge
 from daemon.media.budget import DecodeBudget
+from daemon.media.heifgrid import GRID_MIN_PIXELS, HeifGrid, grid_factor, read_grid
+from daemon.media.heifgrid import peak_bytes as grid_peak
 from daemon.media.pngbands import PngLayout, peak_bytes, read_layout
 
 MiB = 1024 * 1024
@@ -38,8 +41,9 @@ class ImagePlan:
 
     size: tuple[int, int]  # the size the decoder produces
     peak: int  # bytes
-    factor: int = 1  # box reduction applied while band-decoding a PNG
+    factor: int = 1  # reduction applied while band-decoding a PNG or tile-decoding a HEIF
     png: PngLayout | None = None
+    grid: HeifGrid | None = None
 
 
 def pixel_bytes(mode: str) -> int:
@@ -66,12 +70,34 @@ def plan_image(image: Image.Image, fp: BinaryIO | None, max_side: int) -> ImageP
         image.draft("RGB", (max_side, max_side))  # libjpeg's scaled IDCT: 1/2, 1/4, 1/8
         return ImagePlan(image.size, whole_peak(image.format, image.mode, image.size))
     factor = band_factor(image.size, max_side)
-    big = image.size[0] * image.size[1] >= BAND_MIN_PIXELS
+    pixels = image.size[0] * image.size[1]
+    big = pixels >= BAND_MIN_PIXELS
+    if image.format == "HEIF" and fp is not None and factor > 1 and pixels >= GRID_MIN_PIXELS:
+        tiled = _grid_plan(fp, factor)
+        if tiled is not None:
+            return tiled
     if image.format == "PNG" and fp is not None and factor > 1 and big:
         layout = read_layout(fp)
         if layout is not None and (layout.width, layout.height) == image.size:
             size = (-(-layout.width // factor), -(-layout.height // factor))
             return ImagePlan(size, peak_bytes(layout, factor) + FIXED_BYTES, factor, layout)
+    return ImagePlan(image.size, whole_peak(image.format, image.mode, image.size))
+
+
+def _grid_plan(fp: BinaryIO, wanted: int) -> ImagePlan | None:
+    """A HEIF grid decoded a tile at a time, each tile scaled down by a power of two."""
+    grid = read_grid(fp)
+    if grid is None:
+        return None
+    factor = grid_factor(grid, wanted)
+    if factor == 1:
+        return None
+    size = (-(-grid.width // factor), -(-grid.height // factor))
+    return ImagePlan(size, grid_peak(grid, factor) + FIXED_BYTES, factor, grid=grid)
+
+
+def whole_plan(image: Image.Image) -> ImagePlan:
+    """Decoding ``image`` whole at its size (when a reduced decode turned out impossible)."""
     return ImagePlan(image.size, whole_peak(image.format, image.mode, image.size))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from av.audio.stream import AudioStream
 from av.container import InputContainer
@@ -15,22 +16,19 @@ from PIL import Image
 
 from daemon.errors import CorruptFile, UnsupportedMediaType
 from daemon.media.budget import DecodeBudget
+from daemon.media.capture import CapturedFrom, image_xmp, still_capture, utc_iso
 from daemon.media.decodeplan import DIRECT_BUDGET, check_cap, video_peak
 from daemon.media.images import (
-    DATETIME,
-    DATETIME_ORIGINAL,
-    EXIF_IFD,
-    OFFSET_TIME_ORIGINAL,
     ORIENTATION_DEGREES,
     header_exif,
     open_image,
     stored_orientation,
     stored_size,
 )
-from daemon.media.video import open_video, rotation_of, video_stream
-from daemon.mediatypes import Kind, media_type
-
-CapturedFrom = Literal["exif", "quicktime", "mtime"]
+from daemon.media.raw import raw_info
+from daemon.media.reasons import failure
+from daemon.media.video import codec_name, open_video, rotation_of, video_stream
+from daemon.mediatypes import Kind, is_raw, media_type
 
 # QuickTime keys holding the capture time, best first: Apple's carries the local offset.
 QUICKTIME_KEYS = ("com.apple.quicktime.creationdate", "creation_time")
@@ -69,59 +67,45 @@ class MediaInfo:
         return asdict(self)
 
 
-def utc_iso(moment: datetime) -> str:
-    """ISO-8601 in UTC with a ``Z``; a naive time is taken as this host's local time."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _mtime_iso(path: Path) -> str:
     return utc_iso(datetime.fromtimestamp(path.stat().st_mtime, UTC))
 
 
-def exif_time(raw: object, offset: object = None) -> str | None:
-    """EXIF ``YYYY:MM:DD HH:MM:SS`` (+ OffsetTime ``+02:00``) as UTC; None when unusable."""
-    if isinstance(raw, bytes):
-        raw = raw.decode("ascii", "replace")
-    if not isinstance(raw, str):
-        return None
-    try:
-        moment = datetime.strptime(raw.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
-        return None
-    if isinstance(offset, str):
-        try:
-            moment = datetime.fromisoformat(moment.isoformat() + offset.strip("\x00 "))
-        except ValueError:
-            pass
-    return utc_iso(moment)
-
-
-def _image_capture(image: Image.Image) -> str | None:
-    exif = header_exif(image)
-    if not exif:
-        return None
-    sub = exif.get_ifd(EXIF_IFD)
-    return exif_time(sub.get(DATETIME_ORIGINAL), sub.get(OFFSET_TIME_ORIGINAL)) or exif_time(
-        exif.get(DATETIME)
-    )
-
-
 def image_info(path: Path) -> MediaInfo:
     """Headers only: Pillow (and pillow-heif) read size and EXIF without decoding pixels."""
+    if is_raw(path):
+        return _raw_info(path)
     try:
         with open_image(path) as image:
             width, height = stored_size(image)
             orientation = stored_orientation(image)
-            captured = _image_capture(image)
+            captured = still_capture(header_exif(image), image_xmp(image))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise CorruptFile(f"{path.name}: not a readable image ({exc})") from exc
+        raise CorruptFile(failure(path, "not a readable image", exc)) from exc
     return MediaInfo(
         kind="image",
         width=width,
         height=height,
         rotation=ORIENTATION_DEGREES[orientation],
-        captured_at=captured or _mtime_iso(path),
-        captured_from="exif" if captured else "mtime",
+        captured_at=captured[0] if captured else _mtime_iso(path),
+        captured_from=captured[1] if captured else "mtime",
+    )
+
+
+def _raw_info(path: Path) -> MediaInfo:
+    """A camera raw: the sensor's size (not its preview's), orientation and capture time."""
+    try:
+        raw = raw_info(path)
+    except (OSError, ValueError, struct.error) as exc:
+        raise CorruptFile(failure(path, "not a readable raw file", exc)) from exc
+    assert raw.size is not None
+    return MediaInfo(
+        kind="image",
+        width=raw.size[0],
+        height=raw.size[1],
+        rotation=ORIENTATION_DEGREES[raw.orientation],
+        captured_at=raw.captured[0] if raw.captured else _mtime_iso(path),
+        captured_from=raw.captured[1] if raw.captured else "mtime",
     )
 
 
@@ -169,7 +153,7 @@ def _video_fields(
     return {
         "width": video.codec_context.width or None,
         "height": video.codec_context.height or None,
-        "video_codec": video.codec_context.name,
+        "video_codec": codec_name(video),
         "frame_rate": round(float(rate), 3) if rate else None,
         "rotation": rotation,
     }
@@ -187,7 +171,7 @@ def av_info(path: Path, kind: Kind, budget: DecodeBudget | None = None) -> Media
         info: dict[str, Any] = {
             "kind": "video" if video is not None else "audio",
             "duration": _duration(container, video or audio),
-            "audio_codec": audio.codec_context.name if audio is not None else None,
+            "audio_codec": codec_name(audio) if audio is not None else None,
             "captured_at": created or _mtime_iso(path),
             "captured_from": "quicktime" if created else "mtime",
         }

@@ -1,12 +1,15 @@
 """Thumbnails: JPEGs with the longest side <= 640 px, orientation applied, made the fast way each
-format allows (JPEG draft decoding at 1/2..1/8 scale, a keyframe seek for video)."""
+format allows (JPEG draft decoding at 1/2..1/8 scale, PNG bands, HEIF tiles, a raw's embedded
+preview, a keyframe seek for video)."""
 
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 from av.container import InputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
@@ -16,25 +19,38 @@ from daemon.errors import CorruptFile, InvalidInput, PayloadTooLarge, Unsupporte
 from daemon.media.budget import DecodeBudget
 from daemon.media.decodeplan import (
     DIRECT_BUDGET,
+    FIXED_BYTES,
     JPEG_FORMATS,
     ImagePlan,
     check_cap,
     plan_image,
     video_peak,
+    whole_plan,
 )
-from daemon.media.images import ORIENTATION, header_exif, image_file, open_image
+from daemon.media.heifgrid import decode_grid
+from daemon.media.images import (
+    ORIENTATION,
+    header_exif,
+    heif_orientation,
+    image_file,
+    open_image,
+    pad_truncated_jpeg,
+)
 from daemon.media.pngbands import decode_reduced
+from daemon.media.raw import decode_half, decode_peak, raw_info, raw_preview
+from daemon.media.reasons import failure
 from daemon.media.video import clockwise, frame_at, open_video, video_stream
-from daemon.mediatypes import media_type
+from daemon.mediatypes import is_raw, media_type
 from daemon.storage.conventions import atomic_write_bytes
 
 MAX_SIDE = 640
 QUALITY = 80
 VIDEO_POSITION = 0.10  # a frame ~10% in, past black leaders and fades
-MAX_DECODED_FRAMES = 60  # after the keyframe seek, decode at most this many to reach the target
 CLIENT_FORMATS = JPEG_FORMATS | {"PNG", "WEBP"}
 CLIENT_MAX_PIXELS = 25_000_000
 BACKGROUND = (255, 255, 255)  # what transparent pixels become
+WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, av.FFmpegError)
 
 # Clockwise display rotation -> the transpose that shows the picture upright.
 _TURN = {
@@ -63,10 +79,26 @@ class ThumbnailInfo:
     height: int
 
 
+def eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit (and 32-bit integer or float) greyscale scaled to 8 bits: Pillow's own conversion
+    clips every value above 255 to white."""
+    if image.mode in WIDE_MODES:
+        wide = image if image.mode == "I" else image.convert("I")
+        high = wide.getextrema()[1]
+        scale = 1 / 256 if image.mode != "I" or (isinstance(high, int) and high > 255) else 1
+        return wide.point(lambda value: value * scale).convert("L")
+    if image.mode == "F":
+        high = image.getextrema()[1]
+        scale = 255 if isinstance(high, float) and high <= 1.0 else 1
+        return image.point(lambda value: value * scale).convert("L")
+    return image
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB for JPEG: transparency over white, palettes and greyscale expanded."""
+    """RGB for JPEG: transparency over white, palettes and greyscale expanded, 16-bit scaled."""
     if image.mode == "RGB":
         return image
+    image = eight_bit(image)
     if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"} or "transparency" in image.info:
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, BACKGROUND)
@@ -83,11 +115,15 @@ def _fit(image: Image.Image, max_side: int) -> Image.Image:
 
 
 def _shrunk(image: Image.Image, max_side: int) -> Image.Image:
-    """Decode at reduced scale where the codec can, shrink, then apply EXIF orientation."""
+    """Decode at reduced scale where the codec can, shrink, then apply the orientation."""
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)  # GIF/WebP/TIFF: the first frame
+    if image.format == "HEIF":
+        orientation = heif_orientation(image)  # read before decoding (it needs the file)
+        return to_rgb(_upright(_fit(image, max_side), orientation))
     if image.format in JPEG_FORMATS:
         image.draft("RGB", (max_side, max_side))  # libjpeg's scaled IDCT: 1/2, 1/4, 1/8
+        pad_truncated_jpeg(image)  # a JPEG cut short: decode what is there
     _fit(image, max_side)  # loads the pixels
     return to_rgb(ImageOps.exif_transpose(image))
 
@@ -99,13 +135,37 @@ def _upright(picture: Image.Image, orientation: int) -> Image.Image:
 
 
 def _decode(image: Image.Image, plan: ImagePlan, max_side: int) -> Image.Image:
-    """Decode as planned: a PNG band by band into a reduced picture, anything else by Pillow."""
+    """Decode as planned: a PNG band by band or a HEIF grid tile by tile into a reduced
+    picture, anything else by Pillow."""
     fp = image_file(image)
+    if plan.grid is not None and fp is not None:
+        orientation = heif_orientation(image)
+        picture = decode_grid(fp, plan.grid, plan.factor)
+        return to_rgb(_upright(_fit(picture, max_side), orientation))
     if plan.png is None or fp is None:
         return _shrunk(image, max_side)
     orientation = header_exif(image).get(ORIENTATION, 1)
     picture = decode_reduced(fp, plan.png, plan.factor)
     return to_rgb(_upright(_fit(picture, max_side), orientation))
+
+
+def _planned(source: Path, image: Image.Image, max_side: int, budget: DecodeBudget) -> Image.Image:
+    """Decode ``image`` as planned, holding its peak; a HEIF grid FFmpeg cannot decode is
+    decoded whole by libheif instead (holding that peak)."""
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    plan = plan_image(image, image_file(image), max_side)
+    check_cap(source.name, image.size, plan.peak, budget.capacity)
+    try:
+        with budget.hold(plan.peak):
+            return _decode(image, plan, max_side)
+    except (av.FFmpegError, EOFError, KeyError, ValueError):
+        if plan.grid is None:
+            raise
+    plan = whole_plan(image)
+    check_cap(source.name, image.size, plan.peak, budget.capacity)
+    with budget.hold(plan.peak):
+        return _shrunk(image, max_side)
 
 
 def image_thumbnail(
@@ -115,17 +175,40 @@ def image_thumbnail(
     holding its estimated peak in ``budget`` (PayloadTooLarge beyond the hard cap)."""
     budget = budget or DIRECT_BUDGET
     try:
+        if is_raw(source):
+            return raw_thumbnail(source, max_side, budget)
         with open_image(source) as image:
-            if getattr(image, "n_frames", 1) > 1:
-                image.seek(0)
-            plan = plan_image(image, image_file(image), max_side)
-            check_cap(source.name, image.size, plan.peak, budget.capacity)
-            with budget.hold(plan.peak):
-                return _decode(image, plan, max_side)
+            return _planned(source, image, max_side, budget)
     except Image.DecompressionBombError as exc:
         raise PayloadTooLarge(f"{source.name}: too many pixels to decode ({exc})") from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise CorruptFile(f"{source.name}: cannot decode image ({exc})") from exc
+    except DECODE_ERRORS as exc:
+        raise CorruptFile(failure(source, "cannot decode image", exc)) from exc
+
+
+def raw_thumbnail(source: Path, max_side: int, budget: DecodeBudget) -> Image.Image:
+    """A camera raw's picture from the largest preview it embeds (drafted like any JPEG) and
+    turned as the raw says; a raw with none is decoded by LibRaw at half size."""
+    found = raw_preview(source)
+    if found is None:
+        size = raw_info(source).size or (0, 0)
+        peak = decode_peak(size) + FIXED_BYTES
+        check_cap(source.name, size, peak, budget.capacity)
+        with budget.hold(peak):
+            return to_rgb(_fit(decode_half(source), max_side))  # LibRaw turns it upright
+    preview, orientation = found
+    if preview.bitmap is not None:
+        picture = _fit(preview.bitmap, max_side)
+    else:
+        assert preview.jpeg is not None
+        with Image.open(io.BytesIO(preview.jpeg)) as image:
+            plan = plan_image(image, None, max_side)
+            peak = plan.peak + len(preview.jpeg)
+            check_cap(source.name, image.size, peak, budget.capacity)
+            with budget.hold(peak):
+                pad_truncated_jpeg(image)
+                picture = _fit(image, max_side)
+                picture.load()
+    return to_rgb(_upright(picture, orientation))
 
 
 def video_thumbnail(
@@ -149,7 +232,7 @@ def video_thumbnail(
 def _video_frame(
     source: Path, container: InputContainer, stream: VideoStream, max_side: int
 ) -> tuple[Image.Image, Image.Transpose | None]:
-    frame = frame_at(container, stream, VIDEO_POSITION, MAX_DECODED_FRAMES)
+    frame = frame_at(container, stream, VIDEO_POSITION)
     if frame is None:
         raise CorruptFile(f"{source.name}: no decodable video frame")
     aspect = float(stream.sample_aspect_ratio or 1) or 1.0

@@ -3,9 +3,10 @@ import { $, bytes, duration, el, emit, projectPath, query, sourceParam, state } 
 
 // Mirrors daemon/mediatypes.py ACCEPTED_EXTENSIONS; the server's 415 answer stays the authority.
 export const ACCEPTED = [
-  ".aac", ".avi", ".braw", ".dng", ".flac", ".gif", ".heic", ".heif", ".insv", ".jpeg", ".jpg",
-  ".lrv", ".m2ts", ".m4a", ".m4v", ".mkv", ".mov", ".mp3", ".mp4", ".mts", ".mxf", ".png",
-  ".r3d", ".tif", ".tiff", ".wav", ".webm", ".webp",
+  ".aac", ".arw", ".avi", ".avif", ".braw", ".cr2", ".cr3", ".dng", ".flac", ".gif", ".heic",
+  ".heif", ".hif", ".insv", ".jpeg", ".jpg", ".lrv", ".m2ts", ".m4a", ".m4v", ".mkv", ".mov",
+  ".mp3", ".mp4", ".mpeg", ".mpg", ".mpo", ".mts", ".mxf", ".nef", ".orf", ".png", ".r3d", ".raf",
+  ".rw2", ".tif", ".tiff", ".wav", ".webm", ".webp",
 ];
 const CONCURRENCY = 2;
 const queue = [];
