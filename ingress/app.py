@@ -1,10 +1,9 @@
-"""The Litestar application: routes, error mapping, CORS, static page, and the process lifecycle."""
+"""The Litestar application: routes, error mapping, CORS, static page, around the start-up routine."""
 
 from __future__ import annotations
 
-import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,9 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from daemon import __version__
-from daemon.library import Library
-from daemon.media.previews import Previews
+from daemon.runtime.services import Service
+from daemon.runtime.startup import start
 from daemon.settings import Settings
-from daemon.storage.indexfile import catch_up_indexes
-from daemon.storage.spool import remove_stale_temps
 from ingress.deps import provide_library
 from ingress.errors import EXCEPTION_HANDLERS
 from ingress.guard import guard
@@ -37,12 +34,6 @@ from ingress.routes import (
     sources,
     upload,
 )
-
-log = logging.getLogger("media_sync.ingress")
-
-# Things that run beside the HTTP server in the same process (the watcher, thumbnail workers).
-# Each is called with the Library at start-up and returns a stop function.
-Service = Callable[[Library], Callable[[], None]]
 
 
 def web_dir() -> Path:
@@ -65,33 +56,20 @@ async def root() -> Response[bytes]:
     return Response(content, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
-def create_app(
-    settings: Settings, *, services: list[Service] | None = None, library: Library | None = None
-) -> Litestar:
-    """Build the app; the Library opens (and stale temps are cleaned) at start-up."""
-    stops: list[Callable[[], None]] = []
+def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Litestar:
+    """Build the app; at start-up it runs the daemon's start-up routine (``daemon.runtime.
+    startup``: the Library, clean-up, preview workers, then ``services``) and stops it at
+    shutdown. `serve` passes the watcher unless ``--no-watch``."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        lib = library or Library.open(settings)
-        app.state.library = lib
-        removed = remove_stale_temps(lib.registry().sources)
-        catch_up_indexes(lib.settings)  # index.json files a full disk left stale
-        if removed:
-            log.info("removed %d leftover temp file(s) from interrupted uploads", removed)
-        previews = Previews(lib, settings.thumbnail_workers)
-        previews.start()
-        app.state.previews = previews
-        stops.append(previews.stop)
-        for service in services or []:
-            stops.append(service(lib))
+        runtime = start(settings, services)
+        app.state.library = runtime.library
+        app.state.previews = runtime.previews
         try:
             yield
         finally:
-            while stops:
-                stops.pop()()
-            if library is None:
-                lib.close()
+            runtime.stop()
 
     route_handlers: list[Any] = [
         root,

@@ -1,14 +1,22 @@
-"""The `media-sync` command: serve, daemon, rebuild, resolve-agent, settings."""
+"""The `media-sync` command: serve, daemon, rebuild, resolve-agent, settings.
+
+`serve` (HTTP) is defined here; the daemon's own commands come from ``daemon.runtime.cli``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
-from daemon.errors import MediaSyncError, SettingsError
-from daemon.settings import SECRET_SETTINGS, SETTINGS, Settings
+from daemon.errors import MediaSyncError
+from daemon.runtime.cli import (
+    AGENT_COMMAND,
+    add_commands,
+    configure_logging,
+    run_agent,
+    settings_from,
+)
 
 
 def _port_flag(value: str) -> int:
@@ -22,43 +30,18 @@ def _port_flag(value: str) -> int:
     return port
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
-
-
-def _preflight(settings: Settings) -> None:
-    """Fail in one line on roots that cannot be made or a catalog that cannot be opened
-    (inside uvicorn's lifespan the same errors become a page of traceback and exit 3)."""
-    from daemon.catalog import Catalog
-
-    for var, path in (
-        ("MEDIA_SYNC_PROJECTS_ROOT", settings.projects_root),
-        ("MEDIA_SYNC_STATE_DIR", settings.state_dir),
-    ):
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SettingsError(f"{var}={str(path)!r} cannot be created: {exc.strerror}") from None
-    Catalog.open(settings.catalog_path).close()
-
-
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from daemon.runtime.services import default_services
+    from daemon.runtime.startup import preflight
     from ingress.app import create_app
     from ingress.routes.events import SHUTDOWN
     from ingress.server import uvicorn_config
 
-    settings = _settings(args)
-    _preflight(settings)
-    _logging(settings)
+    settings = settings_from(args)
+    preflight(settings)
+    configure_logging(settings)
     app = create_app(settings, services=default_services(settings, watcher=not args.no_watch))
 
     class Server(uvicorn.Server):
@@ -71,47 +54,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_daemon(args: argparse.Namespace) -> int:
-    from daemon.runtime.process import run_forever
-
-    settings = _settings(args)
-    _preflight(settings)
-    _logging(settings)
-    return int(run_forever(settings))
-
-
-def cmd_rebuild(args: argparse.Namespace) -> int:
-    from daemon.ingest.rebuild import rebuild
-
-    settings = _settings(args)
-    _logging(settings)
-    report = rebuild(settings)
-    print(
-        f"catalog rebuilt: {len(report.projects)} projects, {report.files} files, "
-        f"{report.jobs_kept} Resolve jobs kept"
-        + (
-            f"; offline sources skipped: {', '.join(report.offline_sources)}"
-            if report.offline_sources
-            else ""
-        )
-    )
-    return 0
-
-
-def cmd_settings(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    for setting in SETTINGS:
-        value = getattr(settings, setting.attr)
-        if setting.env in SECRET_SETTINGS and value:
-            value = "(set, hidden)"
-        print(f"{setting.env}={value!r}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="media-sync", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="media-sync",
+        description="LAN media ingest. `serve` runs the HTTP ingress (and the watcher), `daemon` "
+        "the watcher alone; both work on one catalog in MEDIA_SYNC_STATE_DIR.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP ingress and the watcher in one process")
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP ingress and the watcher in one process",
+        description="Run the HTTP ingress, the thumbnail workers and (unless --no-watch) the "
+        "watcher until SIGINT or SIGTERM.",
+    )
     serve.add_argument("--host", help="bind address (overrides MEDIA_SYNC_HOST)")
     serve.add_argument("--port", type=_port_flag, help="port (overrides MEDIA_SYNC_PORT)")
     serve.add_argument(
@@ -120,26 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not run the watcher in this process (run `media-sync daemon`)",
     )
     serve.set_defaults(func=cmd_serve)
-    sub.add_parser("daemon", help="run the watcher alone").set_defaults(func=cmd_daemon)
-    sub.add_parser("rebuild", help="re-create the catalog from the files on disk").set_defaults(
-        func=cmd_rebuild
-    )
-    sub.add_parser("settings", help="print the effective settings").set_defaults(func=cmd_settings)
-    agent = sub.add_parser(
-        "resolve-agent",
-        add_help=False,
-        help="poll the server and run Resolve jobs on this workstation",
-    )
-    agent.set_defaults(func=None)
+    add_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["resolve-agent"]:
-        from daemon.resolve_agent.agent import main as agent_main
-
-        return int(agent_main(args_list[1:]))
+    if args_list[:1] == [AGENT_COMMAND]:
+        return run_agent(args_list[1:])
     args = build_parser().parse_args(args_list)
     try:
         result: int = args.func(args)

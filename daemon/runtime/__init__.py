@@ -1,1 +1,1 @@
-"""The processes: start-up, the watcher daemon, the services `serve` runs beside HTTP."""
+"""The processes: the one start-up routine, `media-sync daemon`, its services and commands."""

@@ -1,4 +1,4 @@
-"""Background services the `serve` process runs beside HTTP (the watcher, media workers)."""
+"""The services a process starts beside its preview workers (today: the watcher)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from daemon.library import Library
 from daemon.settings import Settings
 from daemon.watch.service import start_watching
 
+# A service is started with the process's Library and returns its stop function.
 Service = Callable[[Library], Callable[[], None]]
 
 
 def default_services(settings: Settings, *, watcher: bool = True) -> list[Service]:
-    """What `media-sync serve` starts; filled in as the daemon and media workers land."""
-    services: list[Service] = []
-    del settings
-    if watcher:
-        services.append(start_watching)
-    return services
+    """What `serve` (unless ``--no-watch``) and `daemon` start after the preview workers."""
+    del settings  # every service reads its settings from the Library
+    return [start_watching] if watcher else []

@@ -27,7 +27,7 @@ from tests.deploy.files import (
     unit_values,
 )
 
-UNITS = {"media-sync.service": "serve", "media-sync-daemon.runtime.process": "daemon"}
+UNITS = {"media-sync.service": "serve", "media-sync-daemon.service": "daemon"}
 INSTALLED = "/opt/media-sync/bin/media-sync"
 ENV_FILE = DEPLOY / "systemd" / "media-sync.env"
 ANALYZE = shutil.which("systemd-analyze")

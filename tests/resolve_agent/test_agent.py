@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from daemon.resolve_agent.adapter import NOT_RUNNING
-from daemon.resolve_agent.agent import Agent, AgentConfig, main
+from daemon.resolve_agent.agent import Agent, AgentConfig
+from daemon.resolve_agent.cli import main
 from tests.resolve_agent.conftest import agent_thread, wait_for
 from tests.resolve_agent.fake_resolve import Resolve, not_running
 from tests.resolve_agent.jobserver import JobServer, running_server

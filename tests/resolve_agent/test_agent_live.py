@@ -211,25 +211,49 @@ def test_a_killed_agents_job_comes_back_and_is_finished(
 
 
 def test_the_agent_imports_only_the_standard_library() -> None:
-    heavy = ["peewee", "litestar", "PIL", "av", "blake3", "watchdog", "httpx", "uvicorn"]
+    """Every module the agent loads (beyond what Python itself loaded first) is the standard
+    library's or the agent's own: a workstation runs it from ``pip install --no-deps``."""
     code = (
-        "import sys, daemon.resolve_agent.agent\n"
-        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import daemon.resolve_agent.cli\n"
+        "loaded = set(sys.modules) - before\n"
+        "foreign = [m for m in loaded if m.partition('.')[0] not in sys.stdlib_module_names\n"
+        "           and m != 'daemon' and not m.startswith('daemon.resolve_agent')]\n"
+        "print(','.join(sorted(foreign)))\n"
+        "print(','.join(sorted(m for m in loaded if m.startswith('daemon.resolve_agent.'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == ""
+    foreign, own = out.stdout.splitlines()
+    assert foreign == ""
+    package = REPO / "daemon" / "resolve_agent"
+    modules = {f"daemon.resolve_agent.{p.stem}" for p in package.glob("*.py")}
+    assert set(own.split(",")) == modules - {
+        "daemon.resolve_agent.__init__",
+        "daemon.resolve_agent.__main__",
+    }
 
 
-def test_help_lists_the_options() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ingress.cli", "resolve-agent"],  # `media-sync resolve-agent`
+        ["daemon.resolve_agent"],
+        ["daemon.resolve_agent.agent"],
+    ],
+    ids=["media-sync", "package", "agent-module"],
+)
+def test_help_lists_the_options(command: list[str]) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "ingress.cli", "resolve-agent", "--help"],
+        [sys.executable, "-m", *command, "--help"],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
     )
+    assert out.stdout.startswith("usage: media-sync resolve-agent"), out.stdout
     for option in ("--server", "--name", "--map", "--poll-seconds", "--once"):
         assert option in out.stdout
     assert "--adapter-factory" not in out.stdout

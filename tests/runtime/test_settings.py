@@ -14,7 +14,7 @@ import pytest
 
 from daemon.errors import SettingsError
 from daemon.settings import SETTINGS, Settings
-from tests.support.helpers import env_for, run_cli
+from tests.support.env import env_for, run_cli
 from tests.support.server import REPO, free_port
 
 EXPECTED_DEFAULTS = {
@@ -28,6 +28,7 @@ EXPECTED_DEFAULTS = {
     "poll_interval_seconds": 5.0,
     "settle_seconds": 2.0,
     "reconcile_interval_seconds": 900.0,
+    "heartbeat_seconds": 5.0,
     "relocate_exclude": (),
     "thumbnail_workers": 2,
     "resolve_lease_seconds": 120.0,
@@ -70,6 +71,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_POLL_INTERVAL_SECONDS": "0.5",
         "MEDIA_SYNC_SETTLE_SECONDS": "0",
         "MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS": "60",
+        "MEDIA_SYNC_HEARTBEAT_SECONDS": "2.5",
         "MEDIA_SYNC_RELOCATE_EXCLUDE": "edits,grades",
         "MEDIA_SYNC_THUMBNAIL_WORKERS": "4",
         "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": "30",
@@ -101,6 +103,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         0.0,
         60.0,
     )
+    assert s.heartbeat_seconds == 2.5
     assert s.relocate_exclude == ("edits", "grades")
     assert (s.thumbnail_workers, s.resolve_lease_seconds, s.resolve_max_attempts) == (4, 30.0, 7)
     assert s.trash_days == 0
@@ -131,6 +134,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         ("MEDIA_SYNC_SETTLE_SECONDS", "nan"),
         ("MEDIA_SYNC_POLL_INTERVAL_SECONDS", "0"),
         ("MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS", "inf"),
+        ("MEDIA_SYNC_HEARTBEAT_SECONDS", "0"),
         ("MEDIA_SYNC_PROJECTS_ROOT", ""),
         ("MEDIA_SYNC_PROJECTS_ROOT", "   "),
         ("MEDIA_SYNC_STATE_DIR", ""),
@@ -243,3 +247,24 @@ def test_corrupt_catalog_stops_serve_with_one_line(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert "catalog" in lines[0]
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    done = run_cli(["--help"], env_for(tmp_path / "p", tmp_path / "s"))
+    assert done.returncode == 0, done.stderr
+    for command in ("serve", "daemon", "rebuild", "settings", "resolve-agent"):
+        assert f"    {command} " in done.stdout, command
+    for command in ("serve", "daemon", "rebuild", "settings"):
+        sub = run_cli([command, "--help"], env_for(tmp_path / "p", tmp_path / "s"))
+        assert sub.returncode == 0, sub.stderr
+        assert sub.stdout.startswith(f"usage: media-sync {command}"), sub.stdout
+
+
+def test_unusable_state_dir_stops_the_daemon_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    done = run_cli(["daemon"], env_for(tmp_path / "p", blocker / "state"), timeout=30)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "MEDIA_SYNC_STATE_DIR" in lines[0]

@@ -1,0 +1,102 @@
+"""The one start-up routine of `serve` and `daemon`: open, clean up, start services; stop in reverse.
+
+``start(settings, services)`` checks the roots (one line naming the variable when one cannot be
+made), opens the Library, removes the temp files a crashed writer left, rewrites the
+``index.json`` files a full disk left stale, then starts the preview workers and the given
+services (the watcher). ``Runtime.stop()`` stops them in the reverse order, joins their threads
+and closes the Library. The HTTP ingress runs this inside its lifespan and adds only HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from daemon.errors import SettingsError
+from daemon.library import Library
+from daemon.media.previews import Previews
+from daemon.runtime.services import Service
+from daemon.settings import Settings
+from daemon.storage.indexfile import catch_up_indexes
+from daemon.storage.spool import remove_stale_temps
+
+log = logging.getLogger("media_sync.runtime")
+
+
+def check_roots(settings: Settings) -> None:
+    """Create the projects root and the state dir, or fail in one line naming the variable."""
+    for var, path in (
+        ("MEDIA_SYNC_PROJECTS_ROOT", settings.projects_root),
+        ("MEDIA_SYNC_STATE_DIR", settings.state_dir),
+    ):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"{var}={str(path)!r} cannot be created: {exc.strerror}") from None
+
+
+def preflight(settings: Settings) -> None:
+    """Fail in one line on roots that cannot be made or a catalog that cannot be opened, before
+    a server starts (inside uvicorn's lifespan the same errors become a page of traceback)."""
+    check_roots(settings)
+    Library.open(settings).close()
+
+
+class Runtime:
+    """A started process: its Library, its preview workers and its services' stop functions."""
+
+    def __init__(self, library: Library, previews: Previews) -> None:
+        self.library = library
+        self.previews = previews
+        self._stops: list[Callable[[], None]] = []
+
+    def stop(self) -> None:
+        """Stop the services in the reverse order of their start, then close the Library."""
+        try:
+            while self._stops:
+                self._stops.pop()()
+        finally:
+            self.library.close()
+
+
+def _clean_up(library: Library) -> None:
+    """What an interrupted run left: temp files nobody holds, index.json files marked stale."""
+    removed = remove_stale_temps(library.registry().sources)
+    if removed:
+        log.info("removed %d leftover temp file(s) from interrupted uploads", removed)
+    rewritten = catch_up_indexes(library.settings, library.catalog)
+    if rewritten:
+        log.info("rewrote %d index.json file(s) a full disk had left stale", rewritten)
+
+
+def start(settings: Settings, services: Sequence[Service] = ()) -> Runtime:
+    """Open and clean up, then start the preview workers and ``services`` in order."""
+    check_roots(settings)
+    library = Library.open(settings)
+    try:
+        _clean_up(library)
+        previews = Previews(library, settings.thumbnail_workers)
+    except BaseException:
+        library.close()
+        raise
+    runtime = Runtime(library, previews)
+    try:
+        previews.start()
+        runtime._stops.append(previews.stop)
+        for service in services:
+            runtime._stops.append(service(library))
+    except BaseException:
+        runtime.stop()
+        raise
+    return runtime
+
+
+@contextmanager
+def running(settings: Settings, services: Sequence[Service] = ()) -> Iterator[Runtime]:
+    """``start`` as a context manager: everything is stopped and joined however the block ends."""
+    runtime = start(settings, services)
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
