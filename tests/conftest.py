@@ -1,20 +1,19 @@
-"""Shared fixtures: temp roots, settings, the in-process client, a live server, no leaked threads."""
+"""Shared fixtures: temp roots, settings, the in-process client, live servers, no leaked threads."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from daemon.settings import Settings
 from ingress.app import create_app
-from tests.support.helpers import settings_for
-from tests.support.server import LiveServer, start_server
+from tests.support.env import settings_for
+from tests.support.server import LiveServer, serving
 
 
 @pytest.fixture(autouse=True)
@@ -40,14 +39,7 @@ def roots(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def settings(roots: tuple[Path, Path]) -> Settings:
-    root, state = roots
-    return Settings.from_env(
-        {
-            "MEDIA_SYNC_PROJECTS_ROOT": str(root),
-            "MEDIA_SYNC_STATE_DIR": str(state),
-            "MEDIA_SYNC_SETTLE_SECONDS": "0.2",
-        }
-    )
+    return settings_for(*roots)
 
 
 @pytest.fixture
@@ -58,25 +50,13 @@ def client(settings: Settings) -> Iterator[TestClient[object]]:
 
 @pytest.fixture
 def live_server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
-    root, state = roots
-    server = start_server(root, state)
-    try:
+    """A real `media-sync serve` on the test roots, its watcher running."""
+    with serving(*roots) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
-def client_with(roots: tuple[Path, Path]) -> Iterator[Callable[..., TestClient[Any]]]:
-    """``client_with(MEDIA_SYNC_X="...")``: a started client over the test roots."""
-    opened: list[TestClient[Any]] = []
-
-    def make(**env: str) -> TestClient[Any]:
-        test_client: TestClient[Any] = TestClient(create_app(settings_for(*roots, **env)))
-        test_client.__enter__()
-        opened.append(test_client)
-        return test_client
-
-    yield make
-    for test_client in opened:
-        test_client.__exit__(None, None, None)
+def quiet_server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
+    """A real `media-sync serve --no-watch` on the test roots: only the test changes them."""
+    with serving(*roots, args=["--no-watch"]) as server:
+        yield server

@@ -7,7 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.conftest import Tab, create_project, listing, upload, write_jpeg
+from tests.factories import make_jpeg
+from tests.support.api import create_project, listing, upload
+from tests.support.browser import Tab
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +35,8 @@ def test_delete_asks_first_then_undo_restores_the_file(
     tab: Tab, api: httpx.Client, tmp_path: Path
 ) -> None:
     project = create_project(api, "Manage Delete")
-    kept = upload(api, project, write_jpeg(tmp_path / "kept.jpg", color=(20, 160, 20)))["path"]
-    gone = upload(api, project, write_jpeg(tmp_path / "gone.jpg", color=(160, 20, 20)))["path"]
+    kept = upload(api, project, make_jpeg(tmp_path / "kept.jpg", variant=1))["path"]
+    gone = upload(api, project, make_jpeg(tmp_path / "gone.jpg", variant=2))["path"]
     on_disk = tab.server.root / project / gone
     assert on_disk.is_file()
     tab.open(project)
@@ -74,7 +76,7 @@ def test_delete_asks_first_then_undo_restores_the_file(
 
 def test_undo_goes_away_after_ten_seconds(tab: Tab, api: httpx.Client, tmp_path: Path) -> None:
     project = create_project(api, "Manage Undo Timeout")
-    upload(api, project, write_jpeg(tmp_path / "brief.jpg", color=(90, 90, 160)))
+    upload(api, project, make_jpeg(tmp_path / "brief.jpg", variant=3))
     tab.open(project)
     page = tab.page
     page.wait_for_selector(_card("brief.jpg"))
@@ -91,8 +93,8 @@ def test_undo_goes_away_after_ten_seconds(tab: Tab, api: httpx.Client, tmp_path:
 def test_move_selection_to_another_project(tab: Tab, api: httpx.Client, tmp_path: Path) -> None:
     source = create_project(api, "Manage Move From")
     target = create_project(api, "Manage Move To")
-    moving = upload(api, source, write_jpeg(tmp_path / "travel.jpg", color=(30, 30, 200)))["path"]
-    upload(api, source, write_jpeg(tmp_path / "stays.jpg", color=(200, 200, 30)))
+    moving = upload(api, source, make_jpeg(tmp_path / "travel.jpg", variant=4))["path"]
+    upload(api, source, make_jpeg(tmp_path / "stays.jpg", variant=5))
     tab.open(source)
     page = tab.page
     page.wait_for_selector(_card("travel.jpg"))
@@ -125,8 +127,8 @@ def test_tag_a_selection_then_filter_by_the_tag(
 ) -> None:
     project = create_project(api, "Manage Tags")
     paths = {
-        name: upload(api, project, write_jpeg(tmp_path / name, color=color))["path"]
-        for name, color in [("a.jpg", (200, 0, 0)), ("b.jpg", (0, 200, 0)), ("c.jpg", (0, 0, 200))]
+        name: upload(api, project, make_jpeg(tmp_path / name, variant=variant))["path"]
+        for variant, name in enumerate(["a.jpg", "b.jpg", "c.jpg"], start=6)
     }
     tab.open(project)
     page = tab.page
@@ -180,7 +182,7 @@ def test_manage_dialogs_fit_a_phone(phone: Tab, api: httpx.Client, tmp_path: Pat
     project = create_project(api, "Manage Phone With A Long Project Name For Wrapping")
     create_project(api, "Manage Phone Other")
     for i in range(3):
-        upload(api, project, write_jpeg(tmp_path / f"p{i}.jpg", color=(60 * i, 100, 160)))
+        upload(api, project, make_jpeg(tmp_path / f"p{i}.jpg", variant=10 + i))
     phone.open(project)
     page = phone.page
     page.wait_for_function("document.querySelectorAll('#grid .card').length === 3")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import (
-    Tab,
-    copy_into,
-    create_project,
-    listing,
-    upload,
-    write_jpeg,
-    write_video,
-)
+from tests.factories import make_jpeg, make_video, noise
+from tests.support.api import create_project, listing, upload
+from tests.support.browser import Tab
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +46,13 @@ def _thumbnail_state(tab: Tab, selector: str) -> str:
     return state
 
 
+def _copy_into(server: LiveServer, project: str, source: Path) -> Path:
+    """Put a file on the share the way a person would: written elsewhere, then moved in."""
+    target = server.root / project / "ingest" / "originals" / source.name
+    shutil.move(str(source), str(target))
+    return target
+
+
 def _require_thumbnail(tab: Tab, selector: str) -> None:
     """The card shows its thumbnail; a server that made none fails the test too."""
     if _thumbnail_state(tab, selector) == "ok":
@@ -77,7 +80,8 @@ def test_create_project_upload_stored_and_duplicate_with_progress(
     assert page.evaluate("localStorage.getItem('media-sync.selection')").count(expected) == 1
     assert page.text_content("#create-message") == f"Created {expected}."
 
-    content = write_jpeg(tmp_path / "first.jpg", size=(900, 900), noise=True).read_bytes()
+    first = make_jpeg(tmp_path / "first.jpg", image=noise((900, 900)), quality=95)  # ~1 MB
+    content = first.read_bytes()
     (tmp_path / "second.jpg").write_bytes(content)  # the same footage under another name
     (tmp_path / "notes.txt").write_text("not media")
     cdp = page.context.new_cdp_session(page)
@@ -129,7 +133,7 @@ def test_video_plays_seeks_with_range_and_downloads(
     tab: Tab, api: httpx.Client, tmp_path: Path
 ) -> None:
     project = create_project(api, "Browser Video")
-    clip = write_video(tmp_path / "clip.mp4", seconds=3)
+    clip = make_video(tmp_path / "clip.mp4", size=(160, 120), seconds=3)
     upload(api, project, clip)
     tab.open(project)
     page = tab.page
@@ -195,13 +199,13 @@ def test_file_written_to_the_share_appears_live(
     tab: Tab, api: httpx.Client, tmp_path: Path
 ) -> None:
     project = create_project(api, "Browser Live")
-    upload(api, project, write_jpeg(tmp_path / "already.jpg", color=(10, 120, 10)))
+    upload(api, project, make_jpeg(tmp_path / "already.jpg", variant=1))
     tab.open(project)
     page = tab.page
     page.wait_for_selector("#grid .card[data-path$='already.jpg']")
     assert page.text_content("#live-text") == "live"
     loads = len([u for u, _, _ in tab.responses if "/media?" in u])
-    copy_into(tab.server, project, write_jpeg(tmp_path / "dropped.jpg", color=(10, 10, 160)))
+    _copy_into(tab.server, project, make_jpeg(tmp_path / "dropped.jpg", variant=2))
     started = time.monotonic()
     page.wait_for_selector("#grid .card[data-path$='dropped.jpg']", timeout=20_000)
     seconds = time.monotonic() - started
@@ -217,7 +221,7 @@ def test_open_in_resolve_queues_a_job_the_panel_shows_and_cancels(
     tab: Tab, api: httpx.Client, tmp_path: Path
 ) -> None:
     project = create_project(api, "Browser Resolve")
-    body = upload(api, project, write_jpeg(tmp_path / "grade.jpg", color=(120, 120, 20)))
+    body = upload(api, project, make_jpeg(tmp_path / "grade.jpg", variant=3))
     tab.open(project)
     page = tab.page
     box = "#grid .card[data-path$='grade.jpg'] input[type=checkbox]"
@@ -231,7 +235,7 @@ def test_open_in_resolve_queues_a_job_the_panel_shows_and_cancels(
     page.click("#resolve-submit")
     page.wait_for_function("/queued/.test(document.getElementById('resolve-message').textContent)")
     jobs = api.get("/api/resolve/jobs").json()["jobs"]
-    job = next(j for j in jobs if j["project"] == project or j.get("media_project") == project)
+    (job,) = [j for j in jobs if j["project"] == project]  # `project` names the media's project
     assert job["media_rel_paths"] == [body["path"]]
     assert job["mode"] == "import"
     row = f"#job-list li[data-job='{job['id']}']"
@@ -248,8 +252,8 @@ def test_phone_width_has_no_horizontal_scroll(
     phone: Tab, api: httpx.Client, tmp_path: Path
 ) -> None:
     project = create_project(api, "Browser Phone With A Rather Long Project Name")
-    for i, color in enumerate([(200, 0, 0), (0, 200, 0), (0, 0, 200)]):
-        upload(api, project, write_jpeg(tmp_path / f"phone-{i}.jpg", color=color))
+    for i in range(3):
+        upload(api, project, make_jpeg(tmp_path / f"phone-{i}.jpg", variant=i + 1))
     phone.open(project)
     page = phone.page
     page.wait_for_function("document.querySelectorAll('#grid .card').length === 3")

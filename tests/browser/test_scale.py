@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from daemon.catalog import Catalog, Content, File, Project
-from daemon.settings import Settings
-from tests.browser.conftest import Tab, create_project, new_tab
-from tests.support.server import LiveServer, start_server
+from daemon.catalog import Catalog
+from tests.support.api import create_project
+from tests.support.browser import Tab, new_tab
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -24,10 +23,8 @@ def _seed(server: LiveServer, project: str, count: int) -> None:
     """Catalog rows written straight into sqlite: the listing only reads rows, and the server
     runs with --no-watch so no reconcile prunes files that are not on disk. Audio rows have no
     thumbnails, so the test measures the page, not 10,000 thumbnail requests."""
-    settings = Settings.from_env(
-        {"MEDIA_SYNC_PROJECTS_ROOT": str(server.root), "MEDIA_SYNC_STATE_DIR": str(server.state)}
-    )
-    catalog = Catalog.open(settings.catalog_path)
+    catalog = Catalog.open(server.state / "catalog.sqlite3")
+    models = catalog.models
     contents: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
     for i in range(count):
@@ -57,22 +54,11 @@ def _seed(server: LiveServer, project: str, count: int) -> None:
             }
         )
     with catalog.write():
-        Project.get_or_create(source="primary", name=project)
+        models.Project.get_or_create(source="primary", name=project)
         for start in range(0, count, 500):
-            Content.insert_many(contents[start : start + 500]).execute()
-            File.insert_many(files[start : start + 500]).execute()
+            models.Content.insert_many(contents[start : start + 500]).execute()
+            models.File.insert_many(files[start : start + 500]).execute()
     catalog.close()
-
-
-@pytest.fixture
-def quiet_server(tmp_path: Path) -> Iterator[LiveServer]:
-    root = tmp_path / "projects"
-    root.mkdir()
-    live = start_server(root, tmp_path / "state", args=["--no-watch"])
-    try:
-        yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture

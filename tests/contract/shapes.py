@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,14 +52,6 @@ def error(response: httpx.Response, status: int) -> dict[str, Any]:
     fields(body, {"detail": str}, f"{status} error")
     assert body["detail"].strip(), body
     return dict(body)
-
-
-def events(root: Path, project: str) -> list[dict[str, Any]]:
-    """The project's manifest events (none yet: no file)."""
-    path = root / project / "_manifest" / "events.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 PROJECT_ITEM: dict[str, Kind] = {

@@ -10,17 +10,16 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from daemon.settings import Settings
 from ingress.app import create_app
+from tests.support.api import create_project
+from tests.support.env import settings_for
 
 CLIPS = ("clip-a.mp4", "clip-b.mov", "still.jpg")
 
 
-def make_project(client: TestClient[Any], root: Path, name: str = "Foo") -> str:
-    """Create a project through the API and put real bytes into its originals."""
-    response = client.post("/api/projects", json={"name": name})
-    assert response.status_code == 201, response.text
-    folder: str = response.json()["name"]
+def project_with_clips(http: httpx.Client, root: Path, name: str = "Foo") -> str:
+    """Create a project through the API and put real bytes into its originals (``CLIPS``)."""
+    folder = create_project(http, name)
     originals = root / folder / "ingest" / "originals"
     for index, clip in enumerate(CLIPS):
         (originals / clip).write_bytes(f"{folder}:{clip}".encode() * (index + 1))
@@ -55,20 +54,14 @@ def acted(response: httpx.Response) -> dict[str, Any]:
 
 @pytest.fixture
 def project(client: TestClient[Any], roots: tuple[Path, Path]) -> str:
-    return make_project(client, roots[0])
-
-
-def settings_with(roots: tuple[Path, Path], **env: str) -> Settings:
-    root, state = roots
-    base = {"MEDIA_SYNC_PROJECTS_ROOT": str(root), "MEDIA_SYNC_STATE_DIR": str(state)}
-    return Settings.from_env({**base, **env})
+    return project_with_clips(client, roots[0])
 
 
 @pytest.fixture
 def short_lease_client(roots: tuple[Path, Path]) -> Iterator[TestClient[Any]]:
     """A client whose claims last 0.5 s and whose jobs get two attempts."""
-    settings = settings_with(
-        roots, MEDIA_SYNC_RESOLVE_LEASE_SECONDS="0.5", MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS="2"
+    settings = settings_for(
+        *roots, MEDIA_SYNC_RESOLVE_LEASE_SECONDS="0.5", MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS="2"
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

@@ -9,57 +9,37 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.jobs.conftest import CLIPS, acted, open_body, opened
-from tests.support.server import LiveServer, start_server
+from tests.jobs.conftest import CLIPS, acted, open_body, opened, project_with_clips
+from tests.support.server import LiveServer, serving
 
 pytestmark = pytest.mark.e2e
 
 
-def live_project(server: LiveServer, name: str = "Foo") -> str:
-    with server.client() as http:
-        response = http.post("/api/projects", json={"name": name})
-        assert response.status_code == 201, response.text
-        folder: str = response.json()["name"]
-    originals = server.root / folder / "ingest" / "originals"
-    for clip in CLIPS:
-        (originals / clip).write_bytes(clip.encode() * 100)
-    return folder
-
-
 def test_jobs_survive_a_server_restart(roots: tuple[Path, Path]) -> None:
-    root, state = roots
-    server = start_server(root, state, args=["--no-watch"])
-    try:
-        project = live_project(server)
-        with server.client() as http:
-            ids = [
-                opened(http.post("/api/resolve/open", json=open_body(project, clip)))["id"]
-                for clip in CLIPS
-            ]
-            held = http.post("/api/resolve/jobs/next", params={"claimed_by": "a"}).json()["jobs"]
-            assert [j["id"] for j in held] == ids[:1]
-    finally:
-        server.stop()
-    server = start_server(root, state, args=["--no-watch"])
-    try:
-        with server.client() as http:
-            listing = http.get("/api/resolve/jobs").json()
-            assert [j["id"] for j in listing["jobs"]] == ids[::-1]
-            statuses = {j["id"]: j["status"] for j in listing["jobs"]}
-            assert statuses == {ids[0]: "claimed", ids[1]: "pending", ids[2]: "pending"}
-            survivor = http.get(f"/api/resolve/jobs/{ids[0]}").json()
-            assert survivor["lease_expires_at"] == held[0]["lease_expires_at"]
-            beat = http.post(f"/api/resolve/jobs/{ids[0]}/heartbeat", params={"claimed_by": "a"})
-            assert acted(beat)["claimed_by"] == "a"
-            nxt = http.post("/api/resolve/jobs/next", params={"claimed_by": "b", "limit": 5})
-            assert [j["id"] for j in nxt.json()["jobs"]] == ids[1:]
-    finally:
-        server.stop()
+    with serving(*roots, args=["--no-watch"]) as server, server.client() as http:
+        project = project_with_clips(http, server.root)
+        ids = [
+            opened(http.post("/api/resolve/open", json=open_body(project, clip)))["id"]
+            for clip in CLIPS
+        ]
+        held = http.post("/api/resolve/jobs/next", params={"claimed_by": "a"}).json()["jobs"]
+        assert [j["id"] for j in held] == ids[:1]
+    with serving(*roots, args=["--no-watch"]) as server, server.client() as http:
+        listing = http.get("/api/resolve/jobs").json()
+        assert [j["id"] for j in listing["jobs"]] == ids[::-1]
+        statuses = {j["id"]: j["status"] for j in listing["jobs"]}
+        assert statuses == {ids[0]: "claimed", ids[1]: "pending", ids[2]: "pending"}
+        survivor = http.get(f"/api/resolve/jobs/{ids[0]}").json()
+        assert survivor["lease_expires_at"] == held[0]["lease_expires_at"]
+        beat = http.post(f"/api/resolve/jobs/{ids[0]}/heartbeat", params={"claimed_by": "a"})
+        assert acted(beat)["claimed_by"] == "a"
+        nxt = http.post("/api/resolve/jobs/next", params={"claimed_by": "b", "limit": 5})
+        assert [j["id"] for j in nxt.json()["jobs"]] == ids[1:]
 
 
 def test_racing_agents_never_claim_the_same_job(live_server: LiveServer) -> None:
-    project = live_project(live_server)
     with live_server.client() as http:
+        project = project_with_clips(http, live_server.root)
         ids = {
             opened(http.post("/api/resolve/open", json=open_body(project)))["id"] for _ in range(24)
         }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.jobs.conftest import make_project, open_body, opened
+from tests.jobs.conftest import open_body, opened, project_with_clips
 
 
 def total_jobs(client: TestClient[Any]) -> int:
@@ -162,7 +162,7 @@ def test_a_reused_key_for_another_request_is_a_conflict(
 def test_media_from_another_project_into_a_named_resolve_project(
     client: TestClient[Any], roots: tuple[Path, Path], project: str
 ) -> None:
-    other = make_project(client, roots[0], "Bar")
+    other = project_with_clips(client, roots[0], "Bar")
     body = open_body("Wedding Edit", media_project=other)
     job = opened(client.post("/api/resolve/open", json=body))
     assert (job["resolve_project"], job["project"]) == ("Wedding Edit", other)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.jobs.conftest import acted, make_project, open_body, opened
+from tests.jobs.conftest import acted, open_body, opened, project_with_clips
 
 
 def open_jobs(client: TestClient[Any], project: str, count: int) -> list[int]:
@@ -180,7 +180,7 @@ def test_an_expired_lease_returns_the_job_then_fails_it(
     short_lease_client: TestClient[Any], roots: tuple[Path, Path]
 ) -> None:
     client = short_lease_client  # lease 0.5 s, two attempts
-    project = make_project(client, roots[0])
+    project = project_with_clips(client, roots[0])
     (job_id,) = open_jobs(client, project, 1)
     assert claim(client, "a")[0]["attempts"] == 1
     time.sleep(0.7)
@@ -201,7 +201,7 @@ def test_heartbeats_keep_a_claim_past_its_lease(
     short_lease_client: TestClient[Any], roots: tuple[Path, Path]
 ) -> None:
     client = short_lease_client
-    project = make_project(client, roots[0])
+    project = project_with_clips(client, roots[0])
     (job_id,) = open_jobs(client, project, 1)
     claim(client, "a")
     deadline = time.monotonic() + 1.5

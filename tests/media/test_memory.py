@@ -17,7 +17,9 @@ from PIL import Image
 from daemon.media.budget import DecodeBudget
 from daemon.media.pngbands import decode_reduced, read_layout
 from tests.factories import LEFT, RIGHT, load_image, make_huge_png, photo_like
+from tests.support.api import create_project, upload
 from tests.support.server import LiveServer, serving
+from tests.support.waiting import wait_until
 
 MiB = 1024 * 1024
 BUDGET_MB = 256
@@ -34,15 +36,6 @@ def _status_kib(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise AssertionError(f"{field} missing from /proc/{pid}/status")
-
-
-def _upload(http: httpx.Client, project: str, path: Path) -> str:
-    response = http.post(
-        f"/api/projects/{project}/upload", files={"file": (path.name, path.read_bytes())}
-    )
-    assert response.status_code == 200, response.text
-    sha256: str = response.json()["sha256"]
-    return sha256
 
 
 def _thumbnail(server: LiveServer, project: str, sha256: str) -> httpx.Response:
@@ -71,15 +64,14 @@ def test_six_huge_pngs_and_a_200_mp_photo_stay_within_the_stated_bound(tmp_path:
     photo = make_huge_png(tmp_path / "in" / "galaxy.png", PHOTO_200MP, variant=9)
     env = {"MEDIA_SYNC_DECODE_MEMORY_MB": str(BUDGET_MB), "MEDIA_SYNC_THUMBNAIL_WORKERS": "2"}
     root, state = tmp_path / "projects", tmp_path / "state"
-    root.mkdir()
     with serving(root, state, args=["--no-watch"], env=env) as server, server.client() as http:
         pid = server.process.pid
         resting = _status_kib(pid, "VmRSS") * 1024
-        project = http.post("/api/projects", json={"name": "Bombs"}).json()["name"]
-        shas = [_upload(http, project, png) for png in pngs]
+        project = create_project(http, "Bombs")
+        shas = [upload(http, project, png)["sha256"] for png in pngs]
         with ThreadPoolExecutor(len(shas)) as pool:  # all at once, as a page of tiles asks
             answers = list(pool.map(lambda sha: _thumbnail(server, project, sha), shas))
-        big = _thumbnail(server, project, _upload(http, project, photo))
+        big = _thumbnail(server, project, upload(http, project, photo)["sha256"])
         peak = _status_kib(pid, "VmHWM") * 1024
         media = _media(http, project)
         assert server.process.poll() is None
@@ -98,15 +90,16 @@ def test_a_png_past_the_hard_cap_is_refused_with_a_reason_and_the_server_goes_on
     # 16-bit RGB decodes whole: 22,000 x 22,000 px would need ~2.3 GiB, past the 2 GiB cap.
     huge = make_huge_png(tmp_path / "in" / "giant.png", (22_000, 22_000), sixteen_bit=True)
     root, state = tmp_path / "projects", tmp_path / "state"
-    root.mkdir()
     with serving(root, state, args=["--no-watch"]) as server, server.client() as http:
-        project = http.post("/api/projects", json={"name": "Giant"}).json()["name"]
-        sha = _upload(http, project, huge)
+        project = create_project(http, "Giant")
+        sha = upload(http, project, huge)["sha256"]
         assert _thumbnail(server, project, sha).status_code == 404
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _media(http, project)[sha]["meta_status"] != "error":
-            time.sleep(0.1)
-        item = _media(http, project)[sha]
+
+        def read() -> dict[str, object] | None:
+            found = _media(http, project)[sha]
+            return None if found["meta_status"] == "pending" else found
+
+        item = wait_until(read, 30, what="the metadata worker to be done with the giant")
         assert http.get("/healthz").status_code == 200
     assert item["meta_status"] == "error"
     assert "giant.png: 22000x22000 px would need about" in str(item["meta_error"])

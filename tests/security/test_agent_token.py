@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.security.conftest import API_TOKEN, READ_TOKEN
+from tests.security.conftest import API_TOKEN, BEARER, READ_TOKEN
+from tests.support.api import create_project
 from tests.support.server import REPO, LiveServer
 
 pytestmark = pytest.mark.e2e
-
-BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def open_job(server: LiveServer, project: str) -> int:
@@ -56,9 +55,7 @@ def run_agent(
 @pytest.fixture
 def project(token_server: LiveServer) -> str:
     with token_server.client(headers=BEARER) as client:
-        answer = client.post("/api/projects", json={"name": "Edit"})
-    assert answer.status_code == 201, answer.text
-    name: str = answer.json()["name"]
+        name = create_project(client, "Edit")
     clip = token_server.root / name / "ingest" / "originals" / "clip.mp4"
     clip.write_bytes(b"not really a video" * 10)
     return name

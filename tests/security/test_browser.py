@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -13,9 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, new_tab
-from tests.security.conftest import API_TOKEN, create_project, tree
+from tests.security.conftest import API_TOKEN, BACKGROUND, BEARER
+from tests.support.api import create_project
+from tests.support.browser import chromium, new_tab
+from tests.support.files import tree
 from tests.support.server import LiveServer, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -44,16 +46,8 @@ ATTACK = """<!doctype html><title>cute cats</title>
 def browser() -> Iterator[Any]:
     """Chromium that resolves evil.example to this machine, as a DNS record of the attacker's
     would."""
-    from playwright import sync_api
-
-    assert Path(CHROMIUM).exists(), "apt-get install chromium (.ci/run installs it)"
-    args = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"]
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium("--host-resolver-rules=MAP evil.example 127.0.0.1") as launched:
+        yield launched
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -79,7 +73,7 @@ def attacker(tmp_path: Path) -> Iterator[int]:
 def test_the_page_asks_for_the_token_then_lists_projects(
     browser: Any, token_server: LiveServer
 ) -> None:
-    with token_server.client(headers={"Authorization": f"Bearer {API_TOKEN}"}) as client:
+    with token_server.client(headers=BEARER) as client:
         project = create_project(client, "Behind Login")
     for tab in new_tab(browser, token_server, viewport={"width": 1280, "height": 900}):
         tab.page.goto(token_server.url + "/")
@@ -125,23 +119,24 @@ def test_a_page_on_another_site_cannot_change_anything(
     stray.write_bytes(b"\xff\xd8\xff\xe0 not moved")
     page_html = ATTACK.format(server=server.url, project=project)
     (tmp_path / "cats.html").write_text(page_html)
-    before = tree(server.root)
+    before = tree(server.root, BACKGROUND)
     seen: list[tuple[str, int]] = []
     for tab in new_tab(browser, server):
         tab.page.on("response", lambda r: seen.append((r.url, r.status)))
         tab.page.goto(f"http://evil.example:{attacker}/cats.html")
         tab.page.wait_for_function("document.title === 'form,img,toggle,upload'")
-        deadline = time.monotonic() + 10
-        while "cross-site GET /reindex" not in server.log():  # the <img>: its answer is opaque
-            assert time.monotonic() < deadline, server.log()[-2000:]
-            time.sleep(0.05)
+        wait_until(  # the <img>: its answer is opaque, the server's log says what it did
+            lambda: "cross-site GET /reindex" in server.log(),
+            what="the refused <img> GET in the log",
+            detail=lambda: server.log()[-2000:],
+        )
     to_server = sorted((u.removeprefix(server.url), s) for u, s in seen if u.startswith(server.url))
     assert to_server == [
         ("/api/projects", 403),
         (f"/api/projects/{project}/upload", 403),
         ("/api/sources/extra/toggle?enabled=false", 403),
     ], to_server
-    assert tree(server.root) == before
+    assert tree(server.root, BACKGROUND) == before
     assert stray.is_file()
     with server.client() as client:
         sources = {s["name"]: s["enabled"] for s in client.get("/api/sources").json()}

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from ingress.tokens import COOKIE
-from tests.security.conftest import API_TOKEN, READ_TOKEN, assert_error, jpeg_bytes, tree
+from tests.factories import jpeg_bytes
+from tests.security.conftest import API_TOKEN, BACKGROUND, BEARER, READ_TOKEN
+from tests.support.api import assert_error, create_project
+from tests.support.files import tree
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
-BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
 READER = {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
 def project(token_server: LiveServer) -> str:
     with token_server.client(headers=BEARER) as client:
-        answer = client.post("/api/projects", json={"name": "Locked"})
-    assert answer.status_code == 201, answer.text
-    name: str = answer.json()["name"]
-    return name
+        return create_project(client, "Locked")
 
 
 def unauthorized(answer: httpx.Response) -> None:
@@ -34,7 +32,7 @@ def unauthorized(answer: httpx.Response) -> None:
 
 
 def test_no_token_or_a_wrong_one_is_401(token_server: LiveServer, project: str) -> None:
-    before = tree(token_server.root)
+    before = tree(token_server.root, BACKGROUND)
     wrong = [
         {},
         {"Authorization": "Bearer not-the-token-at-all"},
@@ -54,19 +52,17 @@ def test_no_token_or_a_wrong_one_is_401(token_server: LiveServer, project: str) 
             ]:
                 unauthorized(client.request(method, url, headers=headers))
         unauthorized(client.get("/api/projects?token=wrong-token-0123456789"))
-    assert tree(token_server.root) == before
+    assert tree(token_server.root, BACKGROUND) == before
 
 
-def test_bearer_query_token_and_open_paths(
-    token_server: LiveServer, project: str, tmp_path: Path
-) -> None:
+def test_bearer_query_token_and_open_paths(token_server: LiveServer, project: str) -> None:
     with token_server.client() as client:
         assert client.get("/api/projects", headers=BEARER).status_code == 200
         by_query = client.get(f"/api/projects/{project}/media?token={API_TOKEN}&kind=image")
         assert by_query.status_code == 200, by_query.text
         shortcut = client.post(  # the iPhone Shortcut: ?token= on the upload URL
             f"/api/projects/{project}/upload?token={API_TOKEN}",
-            files={"file": ("phone.jpg", jpeg_bytes(tmp_path, 11), "image/jpeg")},
+            files={"file": ("phone.jpg", jpeg_bytes(variant=11), "image/jpeg")},
         )
         assert shortcut.status_code == 200 and shortcut.json()["status"] == "stored"
         assert API_TOKEN not in shortcut.text  # the token is never echoed into URLs
@@ -107,25 +103,24 @@ def test_login_cookie_then_logout(token_server: LiveServer, project: str) -> Non
         unauthorized(client.get("/api/projects"))
 
 
-def test_the_read_token_reads_but_cannot_write(
-    token_server: LiveServer, project: str, tmp_path: Path
-) -> None:
+def test_the_read_token_reads_but_cannot_write(token_server: LiveServer, project: str) -> None:
+    photo = jpeg_bytes(variant=13)
     with token_server.client(headers=BEARER) as writer:
-        put = writer.put(f"/api/projects/{project}/files/w.jpg", content=jpeg_bytes(tmp_path, 13))
+        put = writer.put(f"/api/projects/{project}/files/w.jpg", content=photo)
         assert put.status_code == 200, put.text
-    before = tree(token_server.root)
+    before = tree(token_server.root, BACKGROUND)
     with token_server.client(headers=READER) as client:
         assert client.get("/api/projects").status_code == 200
         assert client.get(f"/api/projects/{project}/media").status_code == 200
         stream = f"/media/{project}/ingest/originals/w.jpg"
         assert client.head(stream).status_code == 200
-        assert client.get(stream).content == (tmp_path / "photo-13.jpg").read_bytes()
+        assert client.get(stream).content == photo
         writes: list[tuple[str, str, dict[str, Any]]] = [
             ("POST", "/api/projects", {"json": {"name": "Nope"}}),
             (
                 "POST",
                 f"/api/projects/{project}/upload",
-                {"files": {"file": ("r.jpg", jpeg_bytes(tmp_path, 12))}},
+                {"files": {"file": ("r.jpg", jpeg_bytes(variant=12))}},
             ),
             ("PUT", f"/api/projects/{project}/files/r.jpg", {"content": b"x"}),
             ("POST", "/api/projects/auto-organize", {}),
@@ -140,7 +135,7 @@ def test_the_read_token_reads_but_cannot_write(
         assert login.status_code == 200 and login.json()["access"] == "read"
         assert browser.get("/api/projects").status_code == 200
         assert_error(browser.post("/api/projects", json={"name": "Nope"}), 403, "ReadOnlyToken")
-    assert tree(token_server.root) == before
+    assert tree(token_server.root, BACKGROUND) == before
 
 
 def test_without_a_token_setting_nothing_changes_for_the_lan(server: LiveServer) -> None:

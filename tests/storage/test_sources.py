@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from daemon.settings import Settings
 from daemon.storage.conventions import ORIGINALS
 from tests.factories import make_jpeg
-from tests.support.helpers import tree
+from tests.support.catalogfile import query
+from tests.support.files import tree
 from tests.support.server import LiveServer, serving
-
-
-@pytest.fixture
-def server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
-    with serving(*roots, args=["--no-watch"]) as live:
-        yield live
 
 
 def registry(server: LiveServer) -> list[dict[str, Any]]:
@@ -35,13 +27,9 @@ def registry(server: LiveServer) -> list[dict[str, Any]]:
 
 def catalog_rows(server: LiveServer, source: str) -> tuple[int, int]:
     """(files, projects) the catalog holds for ``source``."""
-    path = Settings.from_env(server.env).catalog_path
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        files = db.execute('SELECT COUNT(*) FROM "file" WHERE source = ?', [source]).fetchone()
-        projects = db.execute(
-            'SELECT COUNT(*) FROM "project" WHERE source = ?', [source]
-        ).fetchone()
-    return int(files[0]), int(projects[0])
+    ((files,),) = query(server.state, 'SELECT COUNT(*) FROM "file" WHERE source = ?', source)
+    ((projects,),) = query(server.state, 'SELECT COUNT(*) FROM "project" WHERE source = ?', source)
+    return int(files), int(projects)
 
 
 def home_like(tmp_path: Path) -> Path:
@@ -54,7 +42,7 @@ def home_like(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("where", ["/etc", "/usr", "HOME", "HOME_LIKE", "LINK_OUT"])
 def test_roots_outside_the_allowed_parents_are_400(
-    server: LiveServer, tmp_path: Path, where: str
+    quiet_server: LiveServer, tmp_path: Path, where: str
 ) -> None:
     link = tmp_path / "innocent-looking"  # inside the allowed parent, but resolves to /etc
     os.symlink("/etc", link)
@@ -64,15 +52,15 @@ def test_roots_outside_the_allowed_parents_are_400(
         "LINK_OUT": str(link),
     }
     root = places.get(where, where)
-    before = tree(server.root)
-    with server.client() as http:
+    before = tree(quiet_server.root)
+    with quiet_server.client() as http:
         response = http.post("/api/sources", json={"name": "bad", "root": root})
         listed = http.get("/api/sources").json()
     assert response.status_code == 400, response.text
     detail = response.json()["detail"]
     assert "MEDIA_SYNC_SOURCE_PARENTS" in detail and str(tmp_path) in detail, detail
     assert [s["name"] for s in listed] == ["primary"]
-    assert tree(server.root) == before
+    assert tree(quiet_server.root) == before
 
 
 def test_configured_parents_replace_the_default(roots: tuple[Path, Path], tmp_path: Path) -> None:
@@ -90,13 +78,13 @@ def test_configured_parents_replace_the_default(roots: tuple[Path, Path], tmp_pa
 
 
 def test_registering_moves_nothing_stores_relocate_off_and_shows_a_dry_run(
-    server: LiveServer, tmp_path: Path
+    quiet_server: LiveServer, tmp_path: Path
 ) -> None:
     nas = tmp_path / "nas"
     loose = make_jpeg(nas / "loose.jpg", variant=1)
     stray = make_jpeg(nas / "P1-Shoot" / "card" / "stray.jpg", variant=2)
     before = tree(nas)
-    with server.client() as http:
+    with quiet_server.client() as http:
         added = http.post("/api/sources", json={"name": "nas", "root": str(nas)})
         listed = {s["name"]: s for s in http.get("/api/sources").json()}
         preview = http.get("/api/sources/nas/relocation")
@@ -105,7 +93,7 @@ def test_registering_moves_nothing_stores_relocate_off_and_shows_a_dry_run(
     assert {"name", "root", "type", "enabled", "accessible", "instructions"} <= set(item)
     assert item["relocate"] is False and listed["nas"]["relocate"] is False
     assert listed["primary"]["relocate"] is True
-    assert registry(server)[0]["relocate"] is False
+    assert registry(quiet_server)[0]["relocate"] is False
     moves = {m["from"]: m["to"] for m in item["dry_run"]["moves"]}
     assert moves == {
         "loose.jpg": f"Unsorted-Loose/{ORIGINALS}/loose.jpg",
@@ -119,14 +107,14 @@ def test_registering_moves_nothing_stores_relocate_off_and_shows_a_dry_run(
     assert tree(nas) == before and loose.is_file() and stray.is_file()
 
 
-def test_the_relocation_switch_is_stored(server: LiveServer, tmp_path: Path) -> None:
+def test_the_relocation_switch_is_stored(quiet_server: LiveServer, tmp_path: Path) -> None:
     nas = tmp_path / "nas"
     make_jpeg(nas / "loose.jpg")
     before = tree(nas)
-    with server.client() as http:
+    with quiet_server.client() as http:
         assert http.post("/api/sources", json={"name": "nas", "root": str(nas)}).status_code == 201
         on = http.post("/api/sources/nas/relocate", params={"enabled": "true"})
-        stored_on = registry(server)[0]["relocate"]
+        stored_on = registry(quiet_server)[0]["relocate"]
         off = http.post("/api/sources/nas/relocate", params={"enabled": "false"})
         missing = http.post("/api/sources/nas/relocate")
         unknown = http.post("/api/sources/nope/relocate", params={"enabled": "true"})
@@ -134,33 +122,33 @@ def test_the_relocation_switch_is_stored(server: LiveServer, tmp_path: Path) -> 
     assert on.json()["dry_run"]["would_move"] == 1
     assert stored_on is True
     assert off.status_code == 200 and off.json()["relocate"] is False
-    assert registry(server)[0]["relocate"] is False
+    assert registry(quiet_server)[0]["relocate"] is False
     assert missing.status_code == 400 and unknown.status_code == 404
     assert tree(nas) == before  # switching (and its dry run) moves nothing by itself
 
 
 def test_an_old_entry_without_the_switch_does_not_relocate(
-    server: LiveServer, tmp_path: Path
+    quiet_server: LiveServer, tmp_path: Path
 ) -> None:
     old = tmp_path / "old"
     make_jpeg(old / "loose.jpg")
-    (server.root / "_sources").mkdir()
+    (quiet_server.root / "_sources").mkdir()
     entry = {"name": "old", "root": str(old), "enabled": True}
-    (server.root / "_sources" / "sources.json").write_text(json.dumps({"sources": [entry]}))
-    with server.client() as http:
+    (quiet_server.root / "_sources" / "sources.json").write_text(json.dumps({"sources": [entry]}))
+    with quiet_server.client() as http:
         listed = {s["name"]: s for s in http.get("/api/sources").json()}
     assert listed["old"]["relocate"] is False and listed["old"]["accessible"] is True
 
 
 def test_an_entry_outside_the_parents_is_listed_but_neither_served_nor_watched(
-    server: LiveServer, tmp_path: Path
+    quiet_server: LiveServer, tmp_path: Path
 ) -> None:
     home = home_like(tmp_path)
-    (server.root / "_sources").mkdir()
+    (quiet_server.root / "_sources").mkdir()
     entry = {"name": "home", "root": str(home), "enabled": True, "relocate": True}
-    (server.root / "_sources" / "sources.json").write_text(json.dumps({"sources": [entry]}))
+    (quiet_server.root / "_sources" / "sources.json").write_text(json.dumps({"sources": [entry]}))
     before = tree(home)
-    with server.client() as http:
+    with quiet_server.client() as http:
         listed = {s["name"]: s for s in http.get("/api/sources").json()}
         projects = http.get("/api/projects", params={"source": "home"})
         reindex = http.post("/reindex")
@@ -177,16 +165,16 @@ def test_an_entry_outside_the_parents_is_listed_but_neither_served_nor_watched(
 
 
 def test_removing_a_source_keeps_its_files_and_drops_its_catalog_rows(
-    server: LiveServer, tmp_path: Path
+    quiet_server: LiveServer, tmp_path: Path
 ) -> None:
     nas = tmp_path / "nas"
     make_jpeg(nas / "P1-Shoot" / ORIGINALS / "a.jpg", variant=5)
-    with server.client() as http:
+    with quiet_server.client() as http:
         assert http.post("/api/sources", json={"name": "nas", "root": str(nas)}).status_code == 201
         assert (
             http.post("/api/projects/P1-Shoot/reindex", params={"source": "nas"}).status_code == 200
         )
-        assert catalog_rows(server, "nas") == (1, 1)
+        assert catalog_rows(quiet_server, "nas") == (1, 1)
         before = tree(nas / "P1-Shoot" / ORIGINALS)
         removed = http.delete("/api/sources/nas")
         listed = [s["name"] for s in http.get("/api/sources").json()]
@@ -197,9 +185,9 @@ def test_removing_a_source_keeps_its_files_and_drops_its_catalog_rows(
     body = removed.json()
     assert body["name"] == "nas" and body["catalog_files_removed"] == 1
     assert body["catalog_projects_removed"] == 1
-    assert listed == ["primary"] and registry(server) == []
+    assert listed == ["primary"] and registry(quiet_server) == []
     assert gone.status_code == 404 and again.status_code == 404
     assert primary.status_code == 400 and "primary" in primary.json()["detail"]
-    assert catalog_rows(server, "nas") == (0, 0)
+    assert catalog_rows(quiet_server, "nas") == (0, 0)
     assert tree(nas / "P1-Shoot" / ORIGINALS) == before
     assert (nas / "P1-Shoot" / "index.json").is_file()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from daemon.errors import UnsafePath
@@ -22,17 +19,13 @@ from daemon.storage.conventions import (
     checked_dir,
     place_no_overwrite,
 )
-from tests.factories import make_jpeg
-from tests.support.helpers import tree
-from tests.support.server import LiveServer, serving
+from tests.factories import jpeg_bytes, make_jpeg
+from tests.support.api import assert_error, create_project
+from tests.support.files import tree
+from tests.support.server import LiveServer
+from tests.support.waiting import wait_until
 
 RC = b"# a shell rc file\nexport PATH=/usr/bin\n"
-
-
-@pytest.fixture
-def server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
-    with serving(*roots, args=["--no-watch"]) as live:
-        yield live
 
 
 @pytest.fixture
@@ -44,39 +37,27 @@ def outside(tmp_path: Path) -> Path:
     return folder
 
 
-def make_project(http: httpx.Client, name: str = "Trip") -> str:
-    made = http.post("/api/projects", json={"name": name})
-    assert made.status_code == 201, made.text
-    project: str = made.json()["name"]
-    return project
-
-
-def jpeg_bytes(tmp_path: Path, variant: int) -> bytes:
-    return make_jpeg(tmp_path / f"src-{variant}.jpg", variant=variant).read_bytes()
-
-
 def test_planted_journal_links_are_never_written_through(
-    server: LiveServer, outside: Path, tmp_path: Path
+    quiet_server: LiveServer, outside: Path, tmp_path: Path
 ) -> None:
-    with server.client() as http:
-        project = make_project(http)
-        manifest = server.root / project / MANIFEST_DIR
+    with quiet_server.client() as http:
+        project = create_project(http, "Trip")
+        manifest = quiet_server.root / project / MANIFEST_DIR
         for journal in ("files.jsonl", "events.jsonl"):
             (manifest / journal).unlink(missing_ok=True)
             os.symlink(outside / "bashrc", manifest / journal)
         album = http.post(f"/api/projects/{project}/sync-album", json={"album_name": "x"})
         upload = http.post(
             f"/api/projects/{project}/upload",
-            files={"file": ("a.jpg", jpeg_bytes(tmp_path, 1), "image/jpeg")},
+            files={"file": ("a.jpg", jpeg_bytes(variant=1), "image/jpeg")},
         )
-    assert album.status_code == 400, album.text
-    detail = album.json()["detail"]
+    detail = assert_error(album, 400, "SymlinkRefused")["detail"]
     assert f"{project}/_manifest/events.jsonl is a symlink" in detail
     assert "does not write through symlinks" in detail
     # The upload is committed (a refused journal line never turns it into an error) ...
     assert upload.status_code == 200, upload.text
     assert upload.json()["status"] == "stored"
-    assert (server.root / project / ORIGINALS / "a.jpg").is_file()
+    assert (quiet_server.root / project / ORIGINALS / "a.jpg").is_file()
     # ... and the file the links point to is byte-identical.
     assert (outside / "bashrc").read_bytes() == RC
     assert sorted(p.name for p in outside.iterdir()) == ["bashrc"]
@@ -85,49 +66,46 @@ def test_planted_journal_links_are_never_written_through(
 
 @pytest.mark.parametrize("layout_dir", [ORIGINALS, THUMBNAILS, MANIFEST_DIR, "ingest"])
 def test_a_symlinked_layout_folder_refuses_uploads_before_any_byte(
-    server: LiveServer, outside: Path, tmp_path: Path, layout_dir: str
+    quiet_server: LiveServer, outside: Path, tmp_path: Path, layout_dir: str
 ) -> None:
-    with server.client() as http:
-        project = make_project(http)
-        link = server.root / project / layout_dir
+    with quiet_server.client() as http:
+        project = create_project(http, "Trip")
+        link = quiet_server.root / project / layout_dir
         shutil.rmtree(link)
         os.symlink(outside, link)
-        before_root, before_outside = tree(server.root), tree(outside)
-        body = jpeg_bytes(tmp_path, 2)
+        before_root, before_outside = tree(quiet_server.root), tree(outside)
+        body = jpeg_bytes(variant=2)
         multipart = http.post(
             f"/api/projects/{project}/upload", files={"file": ("b.jpg", body, "image/jpeg")}
         )
         raw = http.put(f"/api/projects/{project}/files/c.jpg", content=body)
         album = http.post(f"/api/projects/{project}/sync-album", json={"album_name": "x"})
     for response in (multipart, raw, album):
-        assert response.status_code == 400, response.text
-        detail = response.json()["detail"]
+        detail = assert_error(response, 400, "SymlinkRefused")["detail"]
         assert f"{project}/{layout_dir} is a symlink to {outside}" in detail, detail
         assert "replace it with a real folder" in detail
-    assert response.json()["error"] == "SymlinkRefused"
     assert tree(outside) == before_outside
-    assert tree(server.root) == before_root
+    assert tree(quiet_server.root) == before_root
 
 
 def test_a_reconcile_keeps_going_past_a_symlinked_project_and_writes_nothing_outside(
-    server: LiveServer, outside: Path
+    quiet_server: LiveServer, outside: Path
 ) -> None:
-    with server.client() as http:
-        bad, good = make_project(http, "Bad"), make_project(http, "Good")
-        thumbs = server.root / bad / THUMBNAILS
+    with quiet_server.client() as http:
+        bad, good = create_project(http, "Bad"), create_project(http, "Good")
+        thumbs = quiet_server.root / bad / THUMBNAILS
         shutil.rmtree(thumbs)
         os.symlink(outside, thumbs)
-        make_jpeg(server.root / bad / ORIGINALS / "bad.jpg", variant=3)
-        make_jpeg(server.root / good / ORIGINALS / "good.jpg", variant=4)
+        make_jpeg(quiet_server.root / bad / ORIGINALS / "bad.jpg", variant=3)
+        make_jpeg(quiet_server.root / good / ORIGINALS / "good.jpg", variant=4)
         response = http.post("/reindex")
         assert response.status_code == 200, response.text
         body = response.json()
         good_media = http.get(f"/api/projects/{good}/media").json()
-        deadline = time.monotonic() + 20  # the good project's thumbnail proves previews ran
-        while time.monotonic() < deadline and not list((server.root / good / THUMBNAILS).iterdir()):
-            time.sleep(0.1)
+        wait_until(  # the good project's thumbnail proves previews ran
+            lambda: list((quiet_server.root / good / THUMBNAILS).iterdir()), 20, what="previews"
+        )
     assert [m["relative_path"] for m in good_media["media"]] == [f"{ORIGINALS}/good.jpg"]
-    assert list((server.root / good / THUMBNAILS).iterdir()), "previews never ran"
     assert any("is a symlink" in e.get("error", "") for e in body["errors"]), body["errors"]
     assert tree(outside) == {"bashrc": RC}
 
@@ -169,13 +147,12 @@ def test_the_writers_refuse_a_symlinked_folder_inside_the_root(
 
 
 def test_registering_through_a_symlinked_sources_folder_is_refused(
-    server: LiveServer, outside: Path, tmp_path: Path
+    quiet_server: LiveServer, outside: Path, tmp_path: Path
 ) -> None:
-    os.symlink(outside, server.root / "_sources")
+    os.symlink(outside, quiet_server.root / "_sources")
     extra = tmp_path / "extra"
     extra.mkdir()
-    with server.client() as http:
+    with quiet_server.client() as http:
         response = http.post("/api/sources", json={"name": "extra", "root": str(extra)})
-    assert response.status_code == 400, response.text
-    assert "_sources is a symlink to" in response.json()["detail"]
+    assert "_sources is a symlink to" in assert_error(response, 400, "SymlinkRefused")["detail"]
     assert tree(outside) == {"bashrc": RC}

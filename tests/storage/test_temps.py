@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from daemon.library import Library
 from daemon.storage.conventions import TEMP_PREFIX, open_locked_temp, temp_path_for
 from daemon.storage.spool import TempWriter, remove_stale_temps
+from tests.support.env import settings_for
 from tests.support.server import REPO, serving
+from tests.support.waiting import wait_until
 
 # A child that starts writing an upload temp (TempWriter, as the ingress does), says where,
 # and then either waits to be killed or exits at once without being reaped (a zombie).
@@ -80,9 +82,7 @@ def test_a_killed_uploads_temp_goes_at_the_next_start_and_a_live_one_stays(
 
 
 def remove_stale_temps_in(root: Path) -> int:
-    from daemon.library import Library
-    from tests.support.helpers import settings_for
-
+    """What the start-up cleanup removes under ``root`` now (``state`` beside it)."""
     lib = Library.open(settings_for(root, root.parent / "state"))
     try:
         return remove_stale_temps(lib.registry().sources)
@@ -96,10 +96,7 @@ def test_a_zombie_writer_does_not_keep_its_temp(roots: tuple[Path, Path]) -> Non
     folder = originals_of(root)
     zombie, temp = start_writer(folder, "exit")
     try:
-        deadline = time.monotonic() + 10
-        while state_of(zombie.pid) != "Z":
-            assert time.monotonic() < deadline, "the child never became a zombie"
-            time.sleep(0.01)
+        wait_until(lambda: state_of(zombie.pid) == "Z", what="the child to become a zombie")
         os.kill(zombie.pid, 0)  # the PID is still there, as it was for the PID-based check
         assert temp.exists()
         assert remove_stale_temps_in(root) == 1

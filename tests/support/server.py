@@ -66,7 +66,8 @@ def start_server(
     env: dict[str, str] | None = None,
     command: str = "serve",
 ) -> LiveServer:
-    """Start `python -m ingress.cli serve` and wait until /healthz answers."""
+    """Start `python -m ingress.cli <command>` on ``root`` (made if missing) and ``state``; a
+    `serve` is returned once /healthz answers."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -78,6 +79,7 @@ def start_server(
         "MEDIA_SYNC_LOG_LEVEL": "INFO",
         **(env or {}),
     }
+    root.mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
     log_path = state / f"server-{port}.log"
     handle = open(log_path, "wb")  # noqa: SIM115 - owned by the process for its lifetime

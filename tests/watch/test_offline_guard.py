@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from daemon.ingest.tagging import update_tags
 from daemon.library import Library
-from daemon.settings import Settings
 from daemon.storage.projects import ProjectRef
 from daemon.storage.sources import Source
 from daemon.watch.plan import (
@@ -33,8 +32,11 @@ from daemon.watch.plan import (
 from daemon.watch.reconcile import Reconciler, Scope
 from daemon.watch.service import Tuning, WatchService
 from tests.factories import make_jpeg
+from tests.support.env import env_for
+from tests.support.files import index_paths
 from tests.support.server import REPO, serving
-from tests.watch.helpers import index_paths, rows, wait_for
+from tests.support.waiting import wait_until
+from tests.watch.helpers import rows
 
 ORIG = "ingest/originals"
 FAST = Tuning(canary_timeout=2.0, debounce_quiet=0.05, debounce_max=0.3, registry_every=0.5)
@@ -123,10 +125,10 @@ def test_the_watcher_follows_a_renamed_folder_live_and_after_a_restart(lib: Libr
     service = WatchService(lib, FAST).start()
     try:
         assert service.ready.wait(20)
-        assert wait_for(lambda: len(rows(big)) == 25, timeout=15)
+        wait_until(lambda: len(rows(big)) == 25, 15)
         before = _identity(big)
         os.rename(big.path, first.path)  # live: an event pass over both folders
-        assert wait_for(lambda: _identity(first) == before, timeout=15), rows(first)
+        wait_until(lambda: _identity(first) == before, 15, detail=lambda: rows(first))
         assert not service.status_of("primary")["offline"]
     finally:
         service.stop()
@@ -134,11 +136,11 @@ def test_the_watcher_follows_a_renamed_folder_live_and_after_a_restart(lib: Libr
     service = WatchService(lib, FAST).start()
     try:
         assert service.ready.wait(20)
-        assert wait_for(lambda: _identity(second) == before, timeout=15), rows(second)
+        wait_until(lambda: _identity(second) == before, 15, detail=lambda: rows(second))
         assert rows(first) == {}
         assert service.status()["offline_sources"] == {}
         make_jpeg(second.originals / "dropped.jpg", (24, 16), variant=77)
-        assert wait_for(lambda: f"{ORIG}/dropped.jpg" in rows(second), timeout=15)
+        wait_until(lambda: f"{ORIG}/dropped.jpg" in rows(second), 15)
     finally:
         service.stop()
 
@@ -214,26 +216,26 @@ def test_a_vanished_root_is_held_offline_health_says_why_and_it_recovers(
     env = {"MEDIA_SYNC_WATCH": "polling", "MEDIA_SYNC_POLL_INTERVAL_SECONDS": "0.2"}
     aside = tmp_path / "unmounted"
     with serving(root, state, env=env) as server, server.client() as http:
-        assert wait_for(lambda: _file_count(http, "P1-Big") == 25, timeout=30)
+        wait_until(lambda: _file_count(http, "P1-Big") == 25, 30)
         assert _health(http)["status"] == "ok"
         aside.mkdir()
         for entry in list(root.iterdir()):  # unmounted: the mount point lists empty
             os.rename(entry, aside / entry.name)
         # "root lists empty ..." or, once the watcher's canary is back in the root, "only 0 of 25
         # catalogued files are listed": both name the catalog and hold the source offline
-        assert wait_for(lambda: _held_offline(http, "catalog"), timeout=15), _health(http)
+        wait_until(lambda: _held_offline(http, "catalog"), 15, detail=lambda: _health(http))
         body = _health(http)
         assert _primary(body)["offline_since"] and _primary(body)["watch"]["offline"]
         assert [o["source"] for o in body["offline_sources"]] == ["primary"]
         assert "held offline" in body["instructions"]
         for entry in list(aside.iterdir()):
             os.rename(entry, root / entry.name)
-        assert wait_for(lambda: _health(http)["status"] == "ok", timeout=15), _health(http)
+        wait_until(lambda: _health(http)["status"] == "ok", 15, detail=lambda: _health(http))
         assert _primary(_health(http))["offline_reason"] is None
         os.rename(root, aside / "root")  # the root itself is gone
-        assert wait_for(lambda: _held_offline(http, "missing"), timeout=15), _health(http)
+        wait_until(lambda: _held_offline(http, "missing"), 15, detail=lambda: _health(http))
         os.rename(aside / "root", root)
-        assert wait_for(lambda: _health(http)["status"] == "ok", timeout=20), _health(http)
+        wait_until(lambda: _health(http)["status"] == "ok", 20, detail=lambda: _health(http))
         assert _file_count(http, "P1-Big") == 25  # nothing was pruned meanwhile
 
 
@@ -282,12 +284,7 @@ def test_out_of_file_descriptors_is_named_and_never_offline(roots: tuple[Path, P
     root, state = roots
     big = ProjectRef(Source("primary", root), "P1-Big")
     _fill(big, 25)
-    env = {
-        **os.environ,
-        "MEDIA_SYNC_PROJECTS_ROOT": str(root),
-        "MEDIA_SYNC_STATE_DIR": str(state),
-        "MEDIA_SYNC_SETTLE_SECONDS": "0",
-    }
+    env = {**os.environ, **env_for(root, state, MEDIA_SYNC_SETTLE_SECONDS="0")}
     done = subprocess.run(
         [sys.executable, "-c", _EMFILE_CHILD],
         cwd=REPO,
@@ -305,12 +302,4 @@ def test_out_of_file_descriptors_is_named_and_never_offline(roots: tuple[Path, P
     assert all(not s["status"]["offline"] and s["offline_sources"] == {} for s in during)
     assert not after["after"]["offline"] and after["after"]["error"] is None
     assert after["passes"] > during[-1]["passes"]  # passes went on, and succeed again
-    lib = Library.open(
-        Settings.from_env(
-            {"MEDIA_SYNC_PROJECTS_ROOT": str(root), "MEDIA_SYNC_STATE_DIR": str(state)}
-        )
-    )
-    try:
-        assert len(rows(big)) == 25  # nothing was pruned
-    finally:
-        lib.close()
+    assert len(rows(big)) == 25  # nothing was pruned

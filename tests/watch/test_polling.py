@@ -14,7 +14,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from daemon.watch import backends
 from daemon.watch.polling import POLL_BACKOFF, PollStats
 from tests.support.server import serving
-from tests.watch.helpers import wait_for
+from tests.support.waiting import wait_until
 
 BASE = 0.05  # a configured interval far shorter than a walk of the big tree takes
 
@@ -41,14 +41,14 @@ def test_the_interval_grows_with_the_walk_and_events_still_come(tmp_path: Path) 
     handler = _Events()
     observer = backends.start_observer("polling", tmp_path, handler, BASE, stats)
     try:
-        assert wait_for(lambda: stats.walks >= 2, timeout=30), stats
+        wait_until(lambda: stats.walks >= 2, 30, detail=lambda: stats)
         assert stats.entries is not None and stats.entries >= 2000
         assert stats.last_scan_seconds is not None
         assert stats.interval == max(BASE, POLL_BACKOFF * stats.last_scan_seconds)
         assert stats.interval > BASE  # backed off: the walk costs more than BASE / k
         assert "backing off" in (stats.backoff_note() or "")
         (originals / "day000" / "card00000" / "clip.mov").write_bytes(b"clip")
-        assert wait_for(lambda: any(p.endswith("clip.mov") for p in handler.paths), timeout=30)
+        wait_until(lambda: any(p.endswith("clip.mov") for p in handler.paths), 30)
     finally:
         backends.stop_observer(observer)
 
@@ -58,7 +58,7 @@ def test_a_small_tree_keeps_the_configured_interval(tmp_path: Path) -> None:
     stats = PollStats(1.0)
     observer = backends.start_observer("polling", tmp_path, _Events(), 1.0, stats)
     try:
-        assert wait_for(lambda: stats.walks >= 1, timeout=10)
+        wait_until(lambda: stats.walks >= 1, 10)
         assert stats.interval == 1.0 and stats.backoff_note() is None
     finally:
         backends.stop_observer(observer)
@@ -88,7 +88,7 @@ def test_a_big_polled_tree_backs_off_and_health_says_so(roots: tuple[Path, Path]
     assert time.monotonic() - started < 20
     env = {"MEDIA_SYNC_WATCH": "polling", "MEDIA_SYNC_POLL_INTERVAL_SECONDS": str(BASE)}
     with serving(root, state, env=env) as server, server.client() as http:
-        assert wait_for(lambda: _entries(http) >= 3000, timeout=30), _watch(http)
+        wait_until(lambda: _entries(http) >= 3000, 30, detail=lambda: _watch(http))
         watch = _watch(http)
         assert watch["mode"] == "polling" and "backing off" in watch["reason"], watch
         assert watch["interval_seconds"] > BASE

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import sqlite3
 from functools import partial
 from pathlib import Path
 
 import pytest
 
+from tests.support.catalogfile import query
+from tests.support.files import write
 from tests.support.server import LiveServer, start_server
-from tests.watch.helpers import wait_for, write
+from tests.support.waiting import wait_until
 
 ORIG = "ingest/originals"
 FAST = {"MEDIA_SYNC_POLL_INTERVAL_SECONDS": "0.2", "MEDIA_SYNC_SETTLE_SECONDS": "0.3"}
 
 
 def _catalog_rows(state: Path) -> list[tuple[str, str]]:
-    try:
-        db = sqlite3.connect(f"file:{state / 'catalog.sqlite3'}?mode=ro", uri=True, timeout=30)
-    except sqlite3.OperationalError:  # the daemon has not created it yet
-        return []
-    try:
-        return list(db.execute("SELECT project, rel_path FROM file ORDER BY project, rel_path"))
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        db.close()
+    """(project, path) of every catalogued file, read as a third process would."""
+    return query(state, "SELECT project, rel_path FROM file ORDER BY project, rel_path")
 
 
 def _watching(daemon: LiveServer) -> bool:
@@ -42,7 +35,7 @@ def test_two_processes_ingesting_the_same_files_leave_one_entry_each(
     daemons = [start_server(root, state, command="daemon", env=FAST) for _ in range(2)]
     try:
         for daemon in daemons:  # both really race (and handle SIGTERM) before the files land
-            assert wait_for(partial(_watching, daemon), timeout=30), daemon.log()
+            wait_until(partial(_watching, daemon), 30, detail=daemon.log)
         names = [f"clip{i:02d}.mov" for i in range(20)]
         for name in names:
             write(root / "P1-Race" / ORIG / name, name.encode() * 5000)
@@ -52,7 +45,9 @@ def test_two_processes_ingesting_the_same_files_leave_one_entry_each(
                 assert response.status_code == 200, response.text
                 assert response.json()["status"] == "ok", response.text
         expected = [("P1-Race", f"{ORIG}/{n}") for n in names]
-        assert wait_for(lambda: _catalog_rows(state) == expected, timeout=30), _catalog_rows(state)
+        wait_until(
+            lambda: _catalog_rows(state) == expected, 30, detail=lambda: _catalog_rows(state)
+        )
         with server.client() as http:
             files = http.get("/api/projects/P1-Race").json()["files"]
         assert sorted(f["relative_path"] for f in files) == [p for _, p in expected]
@@ -69,13 +64,14 @@ def test_daemon_indexes_a_drop_and_stops_on_sigterm(roots: tuple[Path, Path]) ->
     try:
         write(root / "P3-Drop" / ORIG / "a.mov", b"dropped")
         write(root / "loose.mp4", b"loose")
-        assert wait_for(
+        wait_until(
             lambda: (
                 _catalog_rows(state)
                 == [("P3-Drop", f"{ORIG}/a.mov"), ("Unsorted-Loose", f"{ORIG}/loose.mp4")]
             ),
-            timeout=20,
-        ), daemon.log()
+            20,
+            detail=lambda: daemon.log(),
+        )
     finally:
         code = daemon.stop()
     assert code == 0, daemon.log()

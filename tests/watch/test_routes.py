@@ -10,7 +10,8 @@ from litestar.testing import TestClient
 from daemon.runtime.services import default_services
 from daemon.settings import Settings
 from ingress.app import create_app
-from tests.watch.helpers import wait_for, write
+from tests.support.files import write
+from tests.support.waiting import wait_until
 
 ORIG = "ingest/originals"
 
@@ -150,13 +151,13 @@ def test_auto_organize_answers_ok_and_reports_an_offline_source_as_degraded_heal
 def test_health_shows_the_watch_mode_when_serving_with_the_watcher(settings: Settings) -> None:
     fast = settings.with_overrides(watch="polling", poll_interval_seconds=0.2)
     with TestClient(create_app(fast, services=default_services(fast))) as client:
-        assert wait_for(lambda: client.get("/health").json()["daemon"].get("passes", 0) >= 1)
+        wait_until(lambda: client.get("/health").json()["daemon"].get("passes", 0) >= 1)
         health = client.get("/health").json()
         primary = next(s for s in health["sources"] if s["name"] == "primary")
         assert primary["watch"]["mode"] == "polling"
         assert "MEDIA_SYNC_WATCH=polling" in primary["watch"]["reason"]
         write(settings.projects_root / "P1-Live" / ORIG / "x.mov", b"x")
-        assert wait_for(
+        wait_until(
             lambda: (
                 client.get("/api/projects/P1-Live").status_code == 200
                 and client.get("/api/projects/P1-Live").json()["counts"]["files"] == 1

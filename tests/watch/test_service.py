@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from daemon.catalog import status
 from daemon.library import Library
 from daemon.storage.projects import ProjectRef, ensure_layout
 from daemon.watch import backends
 from daemon.watch.debounce import Debouncer
 from daemon.watch.service import Tuning, WatchService, scope_key
-from tests.watch.helpers import rows, wait_for, write
+from tests.support.files import write
+from tests.support.waiting import wait_until
+from tests.watch.helpers import rows
 
 ORIG = "ingest/originals"
 FAST = Tuning(canary_timeout=2.0, debounce_quiet=0.05, debounce_max=0.3, registry_every=0.5)
@@ -33,7 +36,7 @@ def _scenario(lib: Library) -> dict[str, set[str]]:
     ensure_layout(project)
     write(project.originals / "keep.mov", b"keep")
     write(project.originals / "gone.mov", b"gone")
-    assert wait_for(lambda: len(rows(project)) == 2), "initial drops not indexed"
+    wait_until(lambda: len(rows(project)) == 2, what="the first drops to be indexed")
     write(project.originals / "day2" / "new.mp4", b"new")
     write(project.path / "stray.mov", b"stray")
     write(root / "loose.jpg", b"loose")
@@ -41,7 +44,9 @@ def _scenario(lib: Library) -> dict[str, set[str]]:
     os.unlink(project.originals / "gone.mov")
     loose = ProjectRef(lib.source(None), "Unsorted-Loose")
     expected = {f"{ORIG}/kept.mov", f"{ORIG}/day2/new.mp4", f"{ORIG}/stray.mov"}
-    assert wait_for(lambda: set(rows(project)) == expected and bool(rows(loose))), rows(project)
+    wait_until(
+        lambda: set(rows(project)) == expected and bool(rows(loose)), detail=lambda: rows(project)
+    )
     return {"P1-Watched": set(rows(project)), "Unsorted-Loose": set(rows(loose))}
 
 
@@ -73,11 +78,11 @@ def test_auto_mode_passes_the_canary_on_a_local_disk(lib: Library) -> None:
 def test_stop_joins_every_thread(lib: Library) -> None:
     before = set(threading.enumerate())
     service = _service(lib, "native")
-    assert lib.daemon_status is not None and lib.daemon_status()["running"]
+    assert status.read(lib.catalog).running  # published in the catalog for /health
     service.stop()
     leftover = [t for t in threading.enumerate() if t not in before]
     assert leftover == []
-    assert lib.watch_status is None
+    assert not status.read(lib.catalog).running
 
 
 def test_a_dead_watcher_is_restarted_and_scanning_goes_on(lib: Library) -> None:
@@ -86,16 +91,16 @@ def test_a_dead_watcher_is_restarted_and_scanning_goes_on(lib: Library) -> None:
         observer = service.watches["primary"].observer
         assert observer is not None
         backends.stop_observer(observer)  # the watcher dies under the service
-        assert wait_for(
+        wait_until(
             lambda: (
                 service.watches["primary"].observer not in (None, observer)
                 and service.status_of("primary")["alive"]
             ),
-            timeout=10,
+            10,
         )
         project = ProjectRef(lib.source(None), "P2-After")
         write(project.originals / "a.mov", b"after restart")
-        assert wait_for(lambda: bool(rows(project)))
+        wait_until(lambda: bool(rows(project)))
     finally:
         service.stop()
 
@@ -107,14 +112,14 @@ def test_an_offline_root_is_reported_and_recovers(lib: Library) -> None:
         write(project.originals / f"{i}.mov", str(i).encode())
     service = _service(lib, "polling")
     try:
-        assert wait_for(lambda: len(rows(project)) == 25)
+        wait_until(lambda: len(rows(project)) == 25)
         away = root.with_name("away")
         os.rename(root, away)
-        assert wait_for(lambda: service.status_of("primary")["offline"], timeout=10)
+        wait_until(lambda: service.status_of("primary")["offline"], 10)
         assert "primary" in service.status()["offline_sources"]
         assert len(rows(project)) == 25
         os.rename(away, root)
-        assert wait_for(lambda: not service.status_of("primary")["offline"], timeout=10)
+        wait_until(lambda: not service.status_of("primary")["offline"], 10)
         assert len(rows(project)) == 25
     finally:
         service.stop()

@@ -21,7 +21,6 @@ LARGEST = str(2**63 - 1)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base = tmp_path_factory.mktemp("numbers")
-    (base / "projects").mkdir()
     with serving(base / "projects", base / "state", args=["--no-watch"]) as live:
         yield live
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.storage.conventions import TEMP_PREFIX
-from tests.ingress.limits.rawhttp import closed_soon, connect, head, read_answer, send_all
+from tests.support.api import create_project
+from tests.support.files import temp_files
+from tests.support.rawhttp import closed_soon, connect, head, read_answer, send_all
 from tests.support.server import LiveServer, serving
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +29,6 @@ SLACK = 1.5  # scheduling slack on a busy 2-core CI machine
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base = tmp_path_factory.mktemp("limits")
-    (base / "projects").mkdir()
     env = {
         "MEDIA_SYNC_MAX_UPLOAD_MB": "1",
         "MEDIA_SYNC_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
@@ -41,9 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def project(server: LiveServer) -> str:
     with server.client() as http:
-        response = http.post("/api/projects", json={"name": "Limits"})
-        assert response.status_code == 201, response.text
-        return str(response.json()["name"])
+        return create_project(http, "Limits")
 
 
 def healthy(server: LiveServer) -> bool:
@@ -53,7 +52,7 @@ def healthy(server: LiveServer) -> bool:
 def leftovers(server: LiveServer, project: str, name: str) -> list[Path]:
     """Temp files anywhere, and ``name`` in the project's originals."""
     stored = server.root / project / "ingest" / "originals" / name
-    return [*server.root.rglob(f"{TEMP_PREFIX}*"), *([stored] if stored.exists() else [])]
+    return [*temp_files(server.root), *([stored] if stored.exists() else [])]
 
 
 def test_slowloris_head_is_cut_off_at_the_header_timeout(server: LiveServer) -> None:
@@ -164,10 +163,12 @@ def test_a_stalled_upload_is_dropped_with_408_and_leaves_nothing(
     assert answer.json()["error"] == "RequestTimeout"
     assert "MEDIA_SYNC_BODY_TIMEOUT_SECONDS" in answer.json()["detail"]
     assert answer.headers["connection"] == "close" and answer.closed
-    deadline = time.monotonic() + 5
-    while leftovers(server, project, "stalled.mov") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert leftovers(server, project, "stalled.mov") == []
+    wait_until(
+        lambda: not leftovers(server, project, "stalled.mov"),
+        5,
+        what="the stalled upload's temp to go",
+        detail=lambda: leftovers(server, project, "stalled.mov"),
+    )
     assert healthy(server)
 
 

@@ -11,19 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import LiveServer, serving
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 MAX_SECONDS = 90  # schemathesis's own budget; the test allows a minute more
 CHECKS = "not_a_server_error,response_schema_conformance"
-
-
-@pytest.fixture
-def server(roots: tuple[Path, Path]) -> Iterator[LiveServer]:
-    with serving(*roots, args=["--no-watch"]) as live:
-        yield live
 
 
 def failures(ndjson: Path) -> list[str]:
@@ -49,14 +43,14 @@ def _checks(event: object) -> Iterator[dict[str, object]]:
 
 
 def test_schemathesis_finds_no_5xx_and_no_schema_violation(
-    server: LiveServer, tmp_path: Path
+    quiet_server: LiveServer, tmp_path: Path
 ) -> None:
     assert SCHEMATHESIS.is_file(), "schemathesis is missing: pip install -e '.[dev]'"
     report = tmp_path / "events.ndjson"
     command = [
         str(SCHEMATHESIS),
         "run",
-        f"{server.url}/schema/openapi.json",
+        f"{quiet_server.url}/schema/openapi.json",
         f"--checks={CHECKS}",
         "--max-examples=3",
         "--seed=20261",
@@ -75,5 +69,5 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(
     assert run.returncode == 0, summary
     assert failures(report) == [], summary
     assert "generated" in run.stdout and " passed" in run.stdout, summary
-    log = server.log()
+    log = quiet_server.log()
     assert "Traceback" not in log and "unhandled error" not in log, log[-4000:]

@@ -1,144 +1,39 @@
-"""Fixtures for the streaming tests: a tiny Litestar app on file_response, served by real uvicorn."""
+"""Fixtures for the streaming tests: the file server over a temp folder, a client, a file."""
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from litestar import Litestar, Request, Response, get, head, route
-from litestar.datastructures import CacheControlHeader, ResponseHeader
-from litestar.params import FromPath
-from litestar.response import File
 
-from daemon.errors import MediaNotFound, MediaSyncError, UnsafePath
-from ingress.filestream import file_response
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    """A running uvicorn serving files from ``root``."""
-
-    url: str
-    root: Path
-
-
-def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
-    status = 404 if isinstance(exc, MediaNotFound) else 403 if isinstance(exc, UnsafePath) else 500
-    detail = exc.detail if isinstance(exc, MediaSyncError) else "error"
-    return Response({"detail": detail}, status_code=status)
-
-
-def make_app(root: Path) -> Litestar:
-    """Routes the way the lead wires them: GET+HEAD in one handler, download, and @get/@head."""
-
-    @route("/media/{name:str}", http_method=["GET", "HEAD"])
-    async def media(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
-        return file_response(
-            root / name, method=request.method, headers=request.headers, media_type="video/mp4"
-        )
-
-    @route("/download/{name:str}", http_method=["GET", "HEAD"])
-    async def download(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
-        return file_response(
-            root / name,
-            method=request.method,
-            headers=request.headers,
-            media_type="video/quicktime",
-            attachment_name=name,
-        )
-
-    @get("/split/{name:str}", sync_to_thread=False)
-    def split_get(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
-        return file_response(
-            root / name, method="GET", headers=request.headers, media_type="image/heic"
-        )
-
-    @head("/split/{name:str}", sync_to_thread=False)
-    def split_head(request: Request[Any, Any, Any], name: FromPath[str]) -> File:
-        return file_response(
-            root / name, method="HEAD", headers=request.headers, media_type="image/heic"
-        )
-
-    return Litestar(
-        [media, download, split_get, split_head],
-        exception_handlers={MediaSyncError: _error_response},
-        logging_config=None,  # no QueueListener thread outliving the test
-        response_headers=[ResponseHeader(name="x-served-by", value="streaming-tests")],
-        cache_control=CacheControlHeader(max_age=5),
-    )
-
-
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+from tests.ingress.streaming.fileserver import FileServer, pattern_bytes, serving_files
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """uvicorn in a thread on a free port; stopped and joined at teardown (with its workers)."""
+def file_server(tmp_path: Path) -> Iterator[FileServer]:
+    """The streaming app on real uvicorn over a fresh folder."""
     root = tmp_path / "served"
     root.mkdir()
-    config = uvicorn.Config(make_app(root), lifespan="off", log_level="warning")
-    sock = _bound_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", root)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn thread did not stop"
+    with serving_files(root) as server:
+        yield server
 
 
 @pytest.fixture
-def client(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+def file_client(file_server: FileServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=file_server.url, timeout=10) as http:
         yield http
 
 
-def pattern_bytes(size: int, seed: int = 7) -> bytes:
-    """Deterministic, non-repeating-looking content so a wrong offset shows up as a mismatch."""
-    block = bytes((i * 131 + seed * 17 + (i >> 8) * 7) & 0xFF for i in range(65_521))
-    whole, rest = divmod(size, len(block))
-    return block * whole + block[:rest]
-
-
 @pytest.fixture
-def pattern() -> Callable[..., bytes]:
-    """``pattern_bytes`` for tests (test modules here do not import each other)."""
-    return pattern_bytes
-
-
-@pytest.fixture
-def app_factory() -> Callable[[Path], Litestar]:
-    """``make_app`` for in-process tests."""
-    return make_app
-
-
-@pytest.fixture
-def served(live_server: LiveServer) -> Iterator[tuple[str, bytes]]:
+def served(file_server: FileServer) -> Iterator[tuple[str, bytes]]:
     """A 3 MiB + 1234 byte file (spans several chunks), its name and content."""
     content = pattern_bytes(3 * 1024 * 1024 + 1234)
     name = f"clip-{os.getpid()}-{time.monotonic_ns()}.mp4"
-    path = live_server.root / name
+    path = file_server.root / name
     path.write_bytes(content)
     yield name, content
     path.unlink(missing_ok=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import pytest
 
 from ingress.filestream import ChunkReader
+from tests.ingress.streaming.fileserver import pattern_bytes
 
 CHUNK = 256 * 1024
 
@@ -36,8 +36,8 @@ def _read_all(reader: ChunkReader, size: int) -> bytes:
 
 
 @pytest.fixture
-def sample(tmp_path: Path, pattern: Callable[..., bytes]) -> tuple[Path, bytes]:
-    content = pattern(CHUNK * 5 + 17, seed=5)
+def sample(tmp_path: Path) -> tuple[Path, bytes]:
+    content = pattern_bytes(CHUNK * 5 + 17, seed=5)
     path = tmp_path / "sample.bin"
     path.write_bytes(content)
     return path, content

@@ -1,4 +1,4 @@
-"""Raw-socket HTTP for the limit tests: what a hostile client sends, byte by byte."""
+"""Raw-socket HTTP: requests as a hostile or odd client sends them, byte by byte, and the answer."""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 import subprocess
@@ -17,43 +16,20 @@ import pytest
 from litestar.testing import TestClient
 
 from daemon.settings import Settings
-from daemon.storage.conventions import TEMP_PREFIX
 from ingress.app import create_app
-from tests.support.helpers import settings_for, tree
+from tests.support.api import create_project, upload_bytes
+from tests.support.env import settings_for
+from tests.support.files import events, index_doc, journal, temp_files, tree
 from tests.support.server import REPO
 
 Client = TestClient[Any]
 CLIP = os.urandom(64 * 1024) + b"clip"
 
 
-def make_project(client: Client, name: str = "Shoot") -> str:
-    response = client.post("/api/projects", json={"name": name})
-    assert response.status_code == 201, response.text
-    project: str = response.json()["name"]
-    return project
-
-
-def upload(client: Client, project: str, name: str, data: bytes) -> Any:
-    response = client.post(
-        f"/api/projects/{project}/upload", files={"file": (name, data, "video/quicktime")}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def temps(root: Path) -> list[Path]:
-    return list(root.glob(f"**/{TEMP_PREFIX}*"))
-
-
-def journal(folder: Path) -> list[dict[str, Any]]:
-    lines = (folder / "_manifest/files.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
-
-
 def test_stored_then_duplicate(client: Client, settings: Settings) -> None:
-    project = make_project(client)
-    first = upload(client, project, "clip.mov", CLIP)
-    second = upload(client, project, "again.mov", CLIP)
+    project = create_project(client, "Shoot")
+    first = upload_bytes(client, project, "clip.mov", CLIP)
+    second = upload_bytes(client, project, "again.mov", CLIP)
     for body in (first, second):
         for key in ("status", "path", "sha256", "blake3", "size", "served", "instructions"):
             assert key in body, key
@@ -65,8 +41,7 @@ def test_stored_then_duplicate(client: Client, settings: Settings) -> None:
     assert (first["status"], second["status"]) == ("stored", "duplicate")
     # the duplicate tells when the copy it matched was stored
     assert first["uploaded_at"] and second["uploaded_at"] == first["uploaded_at"]
-    events = (settings.projects_root / project / "_manifest/events.jsonl").read_text()
-    lines = [json.loads(line) for line in events.splitlines()]
+    lines = events(settings.projects_root / project)
     assert [line["event"] for line in lines] == ["upload_ingested", "upload_duplicate_skipped"]
     assert all(set(line) == {"timestamp", "event", "payload"} for line in lines)
     assert lines[0]["payload"]["path"] == "ingest/originals/clip.mov"
@@ -78,21 +53,21 @@ def test_stored_then_duplicate(client: Client, settings: Settings) -> None:
 
 
 def test_stored_mode_default_0644(client: Client, settings: Settings) -> None:
-    project = make_project(client)
-    body = upload(client, project, "clip.mov", CLIP)
+    project = create_project(client, "Shoot")
+    body = upload_bytes(client, project, "clip.mov", CLIP)
     mode = (settings.projects_root / project / body["path"]).stat().st_mode
     assert stat.S_IMODE(mode) == 0o644
 
 
 def test_file_mode_setting_is_honoured(client_with: Any, roots: tuple[Path, Path]) -> None:
     client = client_with(MEDIA_SYNC_FILE_MODE="0640")
-    project = make_project(client)
-    body = upload(client, project, "clip.mov", CLIP)
+    project = create_project(client, "Shoot")
+    body = upload_bytes(client, project, "clip.mov", CLIP)
     assert stat.S_IMODE((roots[0] / project / body["path"]).stat().st_mode) == 0o640
 
 
 def test_several_files_in_one_request(client: Client, settings: Settings) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     other = os.urandom(1000)
     response = client.post(
         f"/api/projects/{project}/upload",
@@ -113,7 +88,7 @@ def test_several_files_in_one_request(client: Client, settings: Settings) -> Non
 def test_a_refused_part_is_reported_beside_the_stored_ones(
     client: Client, settings: Settings
 ) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     response = client.post(
         f"/api/projects/{project}/upload",
         files=[
@@ -135,14 +110,14 @@ def test_a_refused_part_is_reported_beside_the_stored_ones(
     assert (body["stored"], body["duplicates"], body["refused"]) == (2, 0, 2)
     originals = settings.projects_root / project / "ingest/originals"
     assert sorted(p.name for p in originals.iterdir()) == ["a.mov", "b.jpg"]
-    assert temps(settings.projects_root) == []
+    assert temp_files(settings.projects_root) == []
 
 
 @pytest.mark.parametrize("method", ["multipart", "put"])
 def test_an_empty_file_is_refused_and_never_a_duplicate(
     client: Client, settings: Settings, method: str
 ) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     for name in ("first.mov", "second.mov"):
         if method == "put":
             response = client.put(f"/api/projects/{project}/files/{name}", content=b"")
@@ -159,7 +134,7 @@ def test_an_empty_file_is_refused_and_never_a_duplicate(
 
 
 def test_raw_body_put(client: Client, settings: Settings) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     response = client.put(f"/api/projects/{project}/files/raw%20clip.mp4", content=CLIP)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -172,7 +147,7 @@ def test_raw_body_put(client: Client, settings: Settings) -> None:
 
 @pytest.mark.parametrize("name", ["notes.txt", "setup.exe", "noext"])
 def test_unsupported_type_is_415(client: Client, settings: Settings, name: str) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     before = tree(settings.projects_root)
     response = client.post(
         f"/api/projects/{project}/upload", files={"file": (name, b"x" * 5000, "text/plain")}
@@ -182,12 +157,12 @@ def test_unsupported_type_is_415(client: Client, settings: Settings, name: str) 
     raw = client.put(f"/api/projects/{project}/files/{name}", content=b"x" * 5000)
     assert raw.status_code == 415
     assert tree(settings.projects_root) == before
-    assert temps(settings.projects_root) == []
+    assert temp_files(settings.projects_root) == []
 
 
 def test_too_large_is_413_and_leaves_nothing(client_with: Any, roots: tuple[Path, Path]) -> None:
     client = client_with(MEDIA_SYNC_MAX_UPLOAD_MB="1")
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     before = tree(roots[0])
     big = b"\x00" * (1024 * 1024 + 10)
     response = client.post(
@@ -197,14 +172,14 @@ def test_too_large_is_413_and_leaves_nothing(client_with: Any, roots: tuple[Path
     assert "MEDIA_SYNC_MAX_UPLOAD_MB" in response.json()["detail"]
     assert client.put(f"/api/projects/{project}/files/big.mov", content=big).status_code == 413
     assert tree(roots[0]) == before
-    assert temps(roots[0]) == []
-    assert upload(client, project, "small.mov", CLIP)["status"] == "stored"
+    assert temp_files(roots[0]) == []
+    assert upload_bytes(client, project, "small.mov", CLIP)["status"] == "stored"
 
 
 def test_dedup_is_per_project(client: Client, settings: Settings) -> None:
-    one, two = make_project(client, "One"), make_project(client, "Two")
-    first = upload(client, one, "clip.mov", CLIP)
-    second = upload(client, two, "clip.mov", CLIP)
+    one, two = create_project(client, "One"), create_project(client, "Two")
+    first = upload_bytes(client, one, "clip.mov", CLIP)
+    second = upload_bytes(client, two, "clip.mov", CLIP)
     assert (first["status"], second["status"]) == ("stored", "stored")
     assert first["also_in"] == []
     assert [p["project"] for p in second["also_in"]] == [one]
@@ -213,26 +188,26 @@ def test_dedup_is_per_project(client: Client, settings: Settings) -> None:
 
 
 def test_phantom_duplicate_is_stored_again(client: Client, settings: Settings) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     folder = settings.projects_root / project
-    first = upload(client, project, "clip.mov", CLIP)
+    first = upload_bytes(client, project, "clip.mov", CLIP)
     (folder / first["path"]).unlink()
     before = client.get(f"/api/projects/{project}").json()["counts"]["removed_missing_records"]
-    again = upload(client, project, "clip.mov", CLIP)
+    again = upload_bytes(client, project, "clip.mov", CLIP)
     assert again["status"] == "stored"
     assert (folder / again["path"]).read_bytes() == CLIP
     after = client.get(f"/api/projects/{project}").json()["counts"]["removed_missing_records"]
     assert after == before + 1
-    index = json.loads((folder / "index.json").read_text())
+    index = index_doc(folder)
     assert index["counts"]["removed_missing_records"] == after
     assert [f["relative_path"] for f in index["files"]] == [again["path"]]
 
 
 def test_name_clash_gets_suffix(client: Client, settings: Settings) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     other = os.urandom(2000)
-    upload(client, project, "clip.mov", CLIP)
-    second = upload(client, project, "clip.mov", other)
+    upload_bytes(client, project, "clip.mov", CLIP)
+    second = upload_bytes(client, project, "clip.mov", other)
     assert second["status"] == "stored"
     assert second["path"] == "ingest/originals/clip-1.mov"
     originals = settings.projects_root / project / "ingest/originals"
@@ -241,12 +216,12 @@ def test_name_clash_gets_suffix(client: Client, settings: Settings) -> None:
 
 
 def test_index_and_journal_follow_the_spec(client: Client, settings: Settings) -> None:
-    project = make_project(client)
+    project = create_project(client, "Shoot")
     folder = settings.projects_root / project
-    upload(client, project, "a.mov", CLIP)
-    upload(client, project, "b.mov", CLIP)
-    upload(client, project, "c.jpg", b"\xff\xd8" + os.urandom(500))
-    index = json.loads((folder / "index.json").read_text())
+    upload_bytes(client, project, "a.mov", CLIP)
+    upload_bytes(client, project, "b.mov", CLIP)
+    upload_bytes(client, project, "c.jpg", b"\xff\xd8" + os.urandom(500))
+    index = index_doc(folder)
     assert len(index["files"]) == 2
     for entry in index["files"]:
         assert isinstance(entry["relative_path"], str)

@@ -1,8 +1,7 @@
-"""Small helpers shared by the foundation tests: environments, tree snapshots, subprocesses."""
+"""MEDIA_SYNC_* environments over temp folders, the Settings they make, and the CLI run in one."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -27,18 +26,6 @@ def settings_for(root: Path, state: Path, **extra: str) -> Settings:
     return Settings.from_env(env_for(root, state, **extra))
 
 
-def tree(root: Path) -> dict[str, bytes | None]:
-    """Every path under ``root`` with file bytes (None for directories)."""
-    out: dict[str, bytes | None] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames:
-            out[os.path.relpath(os.path.join(dirpath, name), root)] = None
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            out[os.path.relpath(path, root)] = Path(path).read_bytes()
-    return out
-
-
 def run_cli(
     args: list[str], env: dict[str, str], timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
@@ -52,7 +39,3 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
