@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.catalog import Catalog, Event
+from daemon.catalog import Catalog, events
 from daemon.catalog.values import ChangeType
 from daemon.settings import Settings
 from daemon.storage.projects import ProjectRef, resolve_project
@@ -41,9 +40,6 @@ class Library:
         self.catalog = catalog
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
-        # Filled in by the watcher service when it runs in this process.
-        self.watch_status: Callable[[str], dict[str, Any]] | None = None
-        self.daemon_status: Callable[[], dict[str, Any]] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Library:
@@ -75,23 +71,18 @@ class Library:
 
         return unsubscribe
 
-    def event_row(self, change: Change) -> dict[str, Any]:
-        """Catalog row for a change (inserted inside the caller's transaction)."""
+    def add_event(self, change: Change) -> None:
+        """Store a change for the live feed inside the caller's write transaction."""
         data = dict(change.data)
         if change.sha256:
             data.setdefault("sha256", change.sha256)
-        return {
-            "type": change.type,
-            "source": change.project.source.name,
-            "project": change.project.name,
-            "rel_path": change.rel_path,
-            "data": json.dumps(data, separators=(",", ":")),
-        }
+        ref = change.project
+        events.add(self.catalog, change.type, ref.source.name, ref.name, change.rel_path, data)
 
     def record_event(self, change: Change) -> None:
         """Store a change for the live feed (its own short transaction)."""
         with self.catalog.write():
-            Event.insert(**self.event_row(change)).execute()
+            self.add_event(change)
 
     def notify(self, change: Change) -> None:
         """Tell listeners; a failing listener is logged and never breaks ingest."""

@@ -27,6 +27,7 @@ from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
 from litestar.types import Receive, Send
 
+from daemon.catalog import Catalog
 from daemon.catalog.listing import MediaQuery, iter_rows, listing_generation, media_item
 from daemon.storage.projects import ProjectRef
 from ingress.urls import item_urls
@@ -39,6 +40,7 @@ MIN_CACHED = 2000  # smaller listings are rebuilt every time (cheap, and no file
 CACHE_BYTES = 1 << 30  # the answers folder is trimmed (oldest first) past this size
 STALE_PART_SECONDS = 600  # a half-written answer older than this was abandoned by a crash
 _TRAILER = 256  # bytes reserved at the start of a cached answer for its counts
+FORMAT = 2  # of the items; answers cached in another format are never read (2: duplicate_of)
 _encoder = msgspec.json.Encoder()
 
 
@@ -54,7 +56,7 @@ class Answers:
         self.folder = folder
 
     def path(self, ref: ProjectRef, query: MediaQuery, generation: str) -> Path:
-        key = f"{ref.source.name}\n{ref.name}\n{query.sort}\n{query.order}".encode()
+        key = f"{FORMAT}\n{ref.source.name}\n{ref.name}\n{query.sort}\n{query.order}".encode()
         return self.folder / f"{hashlib.sha1(key).hexdigest()}-{generation}.listing"
 
     def trim(self, keep: Path) -> None:
@@ -123,25 +125,37 @@ def _close(chunks: Any) -> None:
             close()
 
 
+Tail = Callable[[dict[str | None, int], int], dict[str, Any]]
+
+
 def full_listing(
+    answers: Answers, catalog: Catalog, ref: ProjectRef, query: MediaQuery, base: str, tail: Tail
+) -> Iterator[bytes]:
+    """``{"media": [...every item...], ...tail}`` as byte chunks, read in one snapshot of the
+    catalog taken now (a read connection of its own, closed when the chunks end or are
+    closed); ``tail(kinds, total)`` gives the fields after the list (counts, total,
+    instructions), from the counts the list was built with."""
+    return _chunks(answers, catalog, catalog.read_connection(), ref, query, base, tail)
+
+
+def _chunks(
     answers: Answers,
+    catalog: Catalog,
     connection: Any,
     ref: ProjectRef,
     query: MediaQuery,
     base: str,
-    tail: Callable[[dict[str, int], int], dict[str, Any]],
+    tail: Tail,
 ) -> Iterator[bytes]:
-    """``{"media": [...every item...], ...tail}`` as byte chunks. ``connection`` is a catalog
-    read connection of its own (closed here); ``tail(kinds, total)`` gives the fields after
-    the list (counts, total, instructions), from the counts the list was built with."""
     try:
-        generation = listing_generation(connection, ref) if query.cacheable else None
+        key = (ref.source.name, ref.name)
+        generation = listing_generation(connection, *key) if query.cacheable else None
         cached = answers.path(ref, query, generation) if generation is not None else None
         handle = _open(cached)
         if handle is not None:
             yield from _replay(handle, base, tail)
         else:
-            yield from _build(answers, connection, ref, query, base, cached, tail)
+            yield from _build(answers, catalog, connection, ref, query, base, cached, tail)
     finally:
         connection.close()
 
@@ -155,9 +169,7 @@ def _open(path: Path | None) -> IO[bytes] | None:
         return None
 
 
-def _replay(
-    handle: IO[bytes], base: str, tail: Callable[[dict[str, int], int], dict[str, Any]]
-) -> Iterator[bytes]:
+def _replay(handle: IO[bytes], base: str, tail: Tail) -> Iterator[bytes]:
     splice = b'"' + _json_text(base)
     with handle:
         trailer = msgspec.json.decode(handle.read(_TRAILER).rstrip())
@@ -171,22 +183,23 @@ def _replay(
 
 def _build(
     answers: Answers,
+    catalog: Catalog,
     connection: Any,
     ref: ProjectRef,
     query: MediaQuery,
     base: str,
     cached: Path | None,
-    tail: Callable[[dict[str, int], int], dict[str, Any]],
+    tail: Tail,
 ) -> Iterator[bytes]:
     """The listing from the catalog, written to ``cached`` as it goes when that is given."""
     splice = b'"' + _json_text(base)
     add_urls = item_urls(MARK, ref)
     writer = _Writer(cached) if cached is not None else None
-    kinds: dict[str, int] = {}
+    kinds: dict[str | None, int] = {}
     total = 0
     try:
         yield b'{"media":['
-        for rows in iter_rows(connection, ref, query):
+        for rows in iter_rows(catalog, connection, ref.source.name, ref.name, query):
             batch = [media_item(row) for row in rows]
             for item in batch:
                 add_urls(item)

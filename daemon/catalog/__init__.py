@@ -23,23 +23,12 @@ from daemon.errors import CatalogError
 
 SCHEMA_VERSION = migrations.SCHEMA_VERSION
 
-# Transitional: module-level models bound through a proxy, for code not yet moved behind the
-# door (``catalog.models``). Removed once every query lives in this package.
-database = pw.DatabaseProxy()
-_legacy = define(database)
-BaseModel = _legacy.File.__mro__[1]
-Meta, Project, Content, File, Job, Event = (
-    _legacy.Meta,
-    _legacy.Project,
-    _legacy.Content,
-    _legacy.File,
-    _legacy.Job,
-    _legacy.Event,
-)
-
 
 class Catalog:
-    """An open catalog database; one per process, shared by its threads."""
+    """An open catalog database, shared by a process's threads. Each Catalog has its own model
+    classes (``models``) bound to its own database: two catalogs in one process never mix.
+    Queries live beside it in this package (``files``, ``projects``, ``contents``, ``jobs``,
+    ``events``, ``status``, ``listing``, ``intake``) and take the Catalog first."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -57,6 +46,7 @@ class Catalog:
             check_same_thread=False,
         )
         self.models: Models = define(self.db)
+        self.events_added = 0  # by this process (daemon.catalog.events prunes every so many)
 
     @classmethod
     def open(cls, path: Path) -> Catalog:
@@ -64,7 +54,6 @@ class Catalog:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = cls(path)
-            database.initialize(catalog.db)
             catalog.db.connect(reuse_if_open=True)
             catalog.migrate()
         except (pw.DatabaseError, sqlite3.DatabaseError, OSError) as exc:
@@ -84,6 +73,11 @@ class Catalog:
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
+
+    def release(self) -> None:
+        """Close the calling thread's own connection (each thread opens one): a thread that
+        used the catalog does this as it ends."""
+        self.close()
 
     def schema_version(self) -> int:
         row = self.models.Meta.get_or_none(self.models.Meta.key == "schema_version")

@@ -8,15 +8,17 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from daemon.catalog import Content, File
 from daemon.errors import InvalidInput
 from daemon.mediatypes import MEDIA_TYPES
-from daemon.storage.projects import ProjectRef
 from daemon.tags import derived_tags, normalize_tags
+
+if TYPE_CHECKING:
+    from daemon.catalog import Catalog
+    from daemon.catalog.models import Models
 
 SORTS = {"captured", "name", "uploaded", "size"}
 KINDS = {"video", "image", "audio"}
@@ -25,29 +27,32 @@ DEFAULT_LIMIT = 100
 BATCH = 2000
 _MAX_INT = 2**63 - 1
 
-# The columns every listing reads, in this order (the row tuples below follow it).
-_COLUMNS = (
-    File.id,
-    File.rel_path,
-    File.size,
-    File.uploaded_at,
-    File.tags,
-    File.mtime_ns,
-    Content.sha256,
-    Content.blake3,
-    Content.kind,
-    Content.width,
-    Content.height,
-    Content.duration,
-    Content.video_codec,
-    Content.frame_rate,
-    Content.audio_codec,
-    Content.rotation,
-    Content.captured_at,
-    Content.captured_from,
-    Content.meta_status,
-    Content.meta_error,
-)
+
+def _columns(m: Models) -> tuple[Any, ...]:
+    """The columns every listing reads, in this order (the row tuples below follow it)."""
+    return (
+        m.File.id,
+        m.File.rel_path,
+        m.File.size,
+        m.File.uploaded_at,
+        m.File.tags,
+        m.File.mtime_ns,
+        m.Content.sha256,
+        m.Content.blake3,
+        m.Content.kind,
+        m.Content.width,
+        m.Content.height,
+        m.Content.duration,
+        m.Content.video_codec,
+        m.Content.frame_rate,
+        m.Content.audio_codec,
+        m.Content.rotation,
+        m.Content.captured_at,
+        m.Content.captured_from,
+        m.Content.meta_status,
+        m.Content.meta_error,
+        m.File.duplicate_of,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,14 +98,14 @@ class MediaQuery:
         return self
 
 
-def _sort_key(sort: str) -> Any:
+def _sort_key(m: Models, sort: str) -> Any:
     if sort == "name":
-        return File.rel_path
+        return m.File.rel_path
     if sort == "uploaded":
-        return File.uploaded_at
+        return m.File.uploaded_at
     if sort == "size":
-        return File.size
-    return pw.fn.COALESCE(Content.captured_at, File.uploaded_at)
+        return m.File.size
+    return pw.fn.COALESCE(m.Content.captured_at, m.File.uploaded_at)
 
 
 def _encode(value: Any, row_id: int) -> str:
@@ -117,60 +122,60 @@ def _decode(cursor: str) -> tuple[Any, int]:
         raise InvalidInput("cursor is not valid; pass back next_cursor as given") from exc
 
 
-def _tag_filter(tag: str) -> Any:
+def _tag_filter(m: Models, tag: str) -> Any:
     """A manual tag (inside the JSON list), or a derived one: the kind or the file type."""
     wanted = normalize_tags([tag], "tag")[0]
-    manual = pw.fn.instr(File.tags, json.dumps(wanted)) > 0
-    by_type = pw.fn.lower(File.rel_path).endswith("." + wanted)
-    return manual | (Content.kind == wanted) | by_type
+    manual = pw.fn.instr(m.File.tags, json.dumps(wanted)) > 0
+    by_type = pw.fn.lower(m.File.rel_path).endswith("." + wanted)
+    return manual | (m.Content.kind == wanted) | by_type
 
 
-def _filtered(ref: ProjectRef, query: MediaQuery, *columns: Any) -> Any:
+def _filtered(m: Models, source: str, project: str, query: MediaQuery, *columns: Any) -> Any:
     base = (
-        File.select(*columns)
-        .join(Content)
-        .where((File.source == ref.source.name) & (File.project == ref.name))
+        m.File.select(*columns)
+        .join(m.Content)
+        .where((m.File.source == source) & (m.File.project == project))
     )
     if query.kind:
-        base = base.where(Content.kind == query.kind)
+        base = base.where(m.Content.kind == query.kind)
     if query.q:
-        base = base.where(pw.fn.instr(pw.fn.lower(File.rel_path), query.q.lower()) > 0)
+        base = base.where(pw.fn.instr(pw.fn.lower(m.File.rel_path), query.q.lower()) > 0)
     if query.tag:
-        base = base.where(_tag_filter(query.tag))
+        base = base.where(_tag_filter(m, query.tag))
     return base
 
 
-def _ordered(ref: ProjectRef, query: MediaQuery) -> Any:
-    key = _sort_key(query.sort)
-    page = _filtered(ref, query, *_COLUMNS, key.alias("sort_value"))
+def _ordered(m: Models, source: str, project: str, query: MediaQuery) -> Any:
+    key = _sort_key(m, query.sort)
+    page = _filtered(m, source, project, query, *_columns(m), key.alias("sort_value"))
     descending = query.order == "desc"
+    row_id = m.File.id
     if query.cursor:
-        value, row_id = _decode(query.cursor)
+        value, after = _decode(query.cursor)
         if descending:
-            page = page.where((key < value) | ((key == value) & (File.id < row_id)))
+            page = page.where((key < value) | ((key == value) & (row_id < after)))
         else:
-            page = page.where((key > value) | ((key == value) & (File.id > row_id)))
-    order = (key.desc(), File.id.desc()) if descending else (key.asc(), File.id.asc())
+            page = page.where((key > value) | ((key == value) & (row_id > after)))
+    order = (key.desc(), row_id.desc()) if descending else (key.asc(), row_id.asc())
     return page.order_by(*order)
 
 
-def count_media(ref: ProjectRef, query: MediaQuery) -> int:
+def count_media(catalog: Catalog, source: str, project: str, query: MediaQuery) -> int:
     query.validate()
+    m = catalog.models
     if query.kind or query.tag:
-        return int(_filtered(ref, query, File.id).count())
-    files = File.select(File.id).where(
-        (File.source == ref.source.name) & (File.project == ref.name)
-    )
+        return int(_filtered(m, source, project, query, m.File.id).count())
+    files = m.File.select(m.File.id).where((m.File.source == source) & (m.File.project == project))
     if query.q:  # the name filter needs no content row: count file rows alone (an index range)
-        files = files.where(pw.fn.instr(pw.fn.lower(File.rel_path), query.q.lower()) > 0)
+        files = files.where(pw.fn.instr(pw.fn.lower(m.File.rel_path), query.q.lower()) > 0)
     return int(files.count())
 
 
-def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
+def list_media(catalog: Catalog, source: str, project: str, query: MediaQuery) -> dict[str, Any]:
     """One page of media items plus the total and the next cursor."""
     query.validate()
     size = query.page_size
-    page = _ordered(ref, query).limit(size + 1)
+    page = _ordered(catalog.models, source, project, query).limit(size + 1)
     if query.offset and not query.cursor:
         page = page.offset(query.offset)
     rows = list(page.tuples())
@@ -179,17 +184,17 @@ def list_media(ref: ProjectRef, query: MediaQuery) -> dict[str, Any]:
     next_cursor = _encode(rows[-1][-1], rows[-1][0]) if more and rows else None
     return {
         "media": [media_item(row) for row in rows],
-        "total": count_media(ref, query),
+        "total": count_media(catalog, source, project, query),
         "next_cursor": next_cursor,
     }
 
 
 def iter_rows(
-    connection: Any, ref: ProjectRef, query: MediaQuery
+    catalog: Catalog, connection: Any, source: str, project: str, query: MediaQuery
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Every matching row (see ``media_item``) in batches, read through ``connection`` (a
     catalog read connection of its own: one consistent snapshot, memory bounded by a batch)."""
-    sql, params = _ordered(ref, query.validate()).sql()
+    sql, params = _ordered(catalog.models, source, project, query.validate()).sql()
     cursor = connection.execute(sql, params)
     while True:
         rows = cursor.fetchmany(BATCH)
@@ -198,7 +203,7 @@ def iter_rows(
         yield rows
 
 
-def listing_generation(connection: Any, ref: ProjectRef) -> str | None:
+def listing_generation(connection: Any, source: str, project: str) -> str | None:
     """The version of the project's listing: this catalog's id and how many times the
     project's rows have changed, read in ``connection``'s snapshot; None when the catalog does
     not count changes."""
@@ -206,7 +211,7 @@ def listing_generation(connection: Any, ref: ProjectRef) -> str | None:
         catalog = connection.execute("SELECT value FROM meta WHERE key = 'catalog_id'").fetchone()
         row = connection.execute(
             "SELECT generation FROM listing_generation WHERE source = ? AND project = ?",
-            (ref.source.name, ref.name),
+            (source, project),
         ).fetchone()
     except sqlite3.OperationalError:
         return None
@@ -225,7 +230,7 @@ def _type_facts(kind: str | None, ext: str) -> tuple[str | None, str, tuple[str,
 
 
 def media_item(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A listing item from a row of ``_COLUMNS``: the index entry's fields, then the rest
+    """A listing item from a row of ``_columns``: the index entry's fields, then the rest
     (this runs once per item of a 100,000-item listing: no per-item lookups beyond a cache)."""
     rel_path = row[1]
     name = rel_path.rpartition("/")[2]
@@ -255,4 +260,5 @@ def media_item(row: tuple[Any, ...]) -> dict[str, Any]:
         "captured_from": row[17],
         "meta_status": row[18],
         "meta_error": row[19],
+        "duplicate_of": row[20],
     }

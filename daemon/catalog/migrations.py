@@ -9,7 +9,7 @@ import peewee as pw
 from daemon.catalog import generations
 from daemon.catalog.models import Models
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _columns(db: pw.Database, table: str) -> set[str]:
@@ -17,7 +17,7 @@ def _columns(db: pw.Database, table: str) -> set[str]:
 
 
 def _migrate_1(db: pw.Database, models: Models) -> None:
-    db.create_tables(models.all)
+    db.create_tables(models.first)
 
 
 def _migrate_2(db: pw.Database, models: Models) -> None:
@@ -47,12 +47,18 @@ def _migrate_5(db: pw.Database, models: Models) -> None:
         db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN duplicate_of VARCHAR(255)')
 
 
+def _migrate_6(db: pw.Database, models: Models) -> None:
+    """The status of each process running the watcher (so /health is right in any process)."""
+    db.create_tables([models.ServiceStatus])
+
+
 MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     1: _migrate_1,
     2: _migrate_2,
     3: _migrate_3,
     4: _migrate_4,
     5: _migrate_5,
+    6: _migrate_6,
 }
 
 

@@ -24,13 +24,19 @@ class Models:
     File: Any
     Job: Any
     Event: Any
+    ServiceStatus: Any
 
     @property
     def all(self) -> list[Any]:
+        return [*self.first, self.ServiceStatus]
+
+    @property
+    def first(self) -> list[Any]:
+        """The tables schema 1 made."""
         return [self.Meta, self.Project, self.Content, self.File, self.Job, self.Event]
 
 
-def define(db: pw.Database | pw.DatabaseProxy) -> Models:
+def define(db: pw.Database) -> Models:
     """Model classes bound to ``db`` (a new set per call: two catalogs never share a binding)."""
 
     class BaseModel(pw.Model):
@@ -132,4 +138,18 @@ def define(db: pw.Database | pw.DatabaseProxy) -> Models:
         rel_path = pw.CharField(null=True)
         data = pw.TextField(default="{}")
 
-    return Models(Meta, Project, Content, File, Job, Event)
+    class ServiceStatus(BaseModel):
+        """A process running the watcher: who, since when, its last heartbeat and its status."""
+
+        key = pw.CharField(primary_key=True)  # hostname:pid
+        hostname = pw.CharField()
+        pid = pw.IntegerField()
+        started_at = pw.CharField()
+        heartbeat_at = pw.CharField()
+        heartbeat_unix = pw.FloatField()  # when the writer last said it is alive (time.time())
+        heartbeat_seconds = pw.FloatField()  # how often it says so
+        stopped_at = pw.CharField(null=True)
+        running = pw.BooleanField()
+        body = pw.TextField(default="{}")  # JSON: passes, last pass, watch and offline per source
+
+    return Models(Meta, Project, Content, File, Job, Event, ServiceStatus)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from daemon.catalog import Project
+from daemon.catalog import intake
+from daemon.catalog.values import Origin
 from daemon.errors import CorruptFile, InvalidInput
-from daemon.ingest.pipeline import FileChangedWhileHashing, ingest_in_place
+from daemon.ingest.batch import DropBatch, FileChangedWhileHashing, read_drop
+from daemon.ingest.commit import Commit, Item
+from daemon.ingest.decide import Drop, Hint, Kind
+from daemon.ingest.liveness import stamp_of
 from daemon.library import Library
 from daemon.mediatypes import is_media
 from daemon.storage.conventions import MANIFEST_DIR, is_ignored_name
@@ -77,19 +82,8 @@ def index_hints(ref: ProjectRef) -> tuple[dict[str, IndexHint], dict[str, Any] |
 
 def adopt_counts(lib: Library, ref: ProjectRef, document: dict[str, Any] | None) -> None:
     """Carry counters, notes and created_at from index.json into a project's new catalog row."""
-    counts = (document or {}).get("counts") or {}
     with lib.catalog.write():
-        row, created = Project.get_or_create(source=ref.source.name, name=ref.name)
-        if not created or document is None:
-            return
-        for key in ("duplicates_skipped", "removed_missing_records"):
-            if isinstance(counts.get(key), int) and counts[key] >= 0:
-                setattr(row, key, counts[key])
-        if isinstance(document.get("notes"), str):
-            row.notes = document["notes"]
-        if isinstance(document.get("created_at"), str):
-            row.created_at = document["created_at"]
-        row.save()
+        intake.adopt_project(lib.catalog, ref.source.name, ref.name, document)
 
 
 def walk_originals(ref: ProjectRef) -> list[tuple[str, os.stat_result]]:
@@ -113,45 +107,74 @@ def walk_originals(ref: ProjectRef) -> list[tuple[str, os.stat_result]]:
     return sorted(found)
 
 
+def _digest(hint: IndexHint | None, st: os.stat_result) -> Digest | None:
+    """The hashes index.json recorded, when the file still has that size and mtime."""
+    if (
+        hint
+        and hint.blake3
+        and hint.sha256
+        and (hint.size, hint.mtime_ns)
+        == (
+            st.st_size,
+            st.st_mtime_ns,
+        )
+    ):
+        return Digest(hint.blake3, hint.sha256, st.st_size)
+    return None
+
+
+def _counted(report: AdoptReport) -> Callable[[Commit], None]:
+    def count(commit: Commit) -> None:
+        for done in commit.applied:
+            if done.decision.kind is Kind.UNCHANGED:
+                report.unchanged += 1
+            else:
+                report.indexed += 1
+
+    return count
+
+
 def adopt_project(lib: Library, ref: ProjectRef) -> AdoptReport:
-    """Record every original of a project, reusing index.json hashes when size and mtime match."""
+    """Record every original of a project (a batch at a time), reusing index.json hashes when
+    size and mtime match; a file catalogued at the stamp it has is left as it is."""
     report = AdoptReport(ref.name)
     ensure_layout(ref)
     hints, document, error = index_hints(ref)
     report.index_error = error
     adopt_counts(lib, ref, document)
-    for rel, st in walk_originals(ref):
-        hint = hints.get(rel)
-        digest = None
-        if (
-            hint
-            and hint.blake3
-            and hint.sha256
-            and hint.size == st.st_size
-            and hint.mtime_ns == st.st_mtime_ns
-        ):
-            digest = Digest(hint.blake3, hint.sha256, st.st_size)
-            report.reused_hashes += 1
-        try:
-            result = ingest_in_place(
-                lib,
-                ref,
-                rel,
-                digest=digest,
-                st=st,
-                origin="adopted",
-                uploaded_at=hint.uploaded_at if hint else None,
-                update_index=False,
-                tags=list(hint.tags) if hint else None,
-            )
-        except (OSError, FileChangedWhileHashing) as exc:
-            report.errors.append({"path": rel, "error": str(exc)})
-            continue
-        if result.status == "unchanged":
+    found = walk_originals(ref)
+    places = [(ref.name, rel) for rel, _ in found]
+    known = {
+        row.rel_path: row.stamp for row in intake.rows_at(lib.catalog, ref.source.name, places)
+    }
+    batch = DropBatch(lib, _counted(report))
+    for rel, st in found:
+        if known.get(rel) == stamp_of(st):
             report.unchanged += 1
+            continue
+        hint = hints.get(rel)
+        digest = _digest(hint, st)
+        if digest is not None:
+            report.reused_hashes += 1
         else:
-            report.indexed += 1
+            try:
+                digest, hashed, steady = read_drop(ref.path / rel)
+            except OSError as exc:
+                report.errors.append({"path": rel, "error": str(exc)})
+                continue
+            if not steady or (hashed.st_size, hashed.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+                report.errors.append({"path": rel, "error": str(FileChangedWhileHashing(rel))})
+                continue
+            st = hashed
+        history = Hint(hint.uploaded_at, hint.tags) if hint else None
+        stamp = stamp_of(st)
+        arrival = Drop(
+            ref.source.name, ref.name, rel, digest.blake3, stamp, Origin.ADOPTED, history
+        )
+        batch.add(Item(ref, arrival, digest, stamp))
+    batch.flush()
     if error is not None:
         log.warning("%s: %s (kept in %s/, rewritten from the files)", ref.name, error, MANIFEST_DIR)
-    write_index(lib.settings, ref)  # moves a corrupt index.json aside before rewriting it
+    write_index(lib.settings, ref, lib.catalog)  # a corrupt one is moved aside first
+    batch.release()
     return report

@@ -5,8 +5,9 @@ mtime_ns and ctime_ns are all what they were when it was hashed (the ctime is th
 tool can set back), or else when re-hashing it now gives the recorded content. A row without
 a recorded ctime (catalogued by an older media-sync) is unproven and always re-hashed.
 
-Callers prove outside their write transaction (hashing can take minutes), then re-``stamp`` the
-copy inside it: a copy whose stamp moved since the proof is no longer proven.
+Callers prove outside their write transaction (hashing can take minutes), then look at the
+copy's stamp again inside it (``daemon.ingest.facts``): a copy whose stamp moved since the proof
+is no longer proven.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from daemon.catalog import File
 from daemon.storage.hashing import CHUNK, Digest, StreamHasher
 
 Stamp = tuple[int, int, int, int]  # size, inode, mtime_ns, ctime_ns
@@ -108,65 +106,3 @@ def prove(path: Path, recorded: Stamp | None, blake3: str) -> Proof:
 def still(path: Path, proven: Stamp) -> bool:
     """True while the copy at ``path`` carries the stamp it was proven at."""
     return current_stamp(path) == proven
-
-
-class Row(Protocol):
-    """A catalog row of a copy (``File``): where it is and the stamp it was hashed at."""
-
-    id: int
-    rel_path: str
-    size: int
-    inode: int
-    mtime_ns: int
-    ctime_ns: int | None
-
-
-@dataclass
-class Verified:
-    """Copies of one content in a folder, proven outside the write transaction."""
-
-    proven: dict[str, Stamp] = field(default_factory=dict)  # rel -> stamp it holds the bytes at
-    gone: set[str] = field(default_factory=set)
-    changed: dict[str, Proof] = field(default_factory=dict)
-
-
-def verify_copies(root: Path, rows: Iterable[Row], blake3: str) -> Verified:
-    """Prove catalogued copies under ``root`` (re-hashing those whose stamp moved) until one
-    holds ``blake3``. Call it outside any write transaction."""
-    verified = Verified()
-    for row in rows:
-        recorded = recorded_stamp(row.size, row.inode, row.mtime_ns, row.ctime_ns)
-        proof = prove(root / row.rel_path, recorded, blake3)
-        if proof.live and proof.stamp is not None:
-            verified.proven[row.rel_path] = proof.stamp
-            break
-        if proof.verdict == GONE:
-            verified.gone.add(row.rel_path)
-        else:
-            verified.changed[row.rel_path] = proof
-    return verified
-
-
-def live_in_transaction(
-    root: Path, rows: Iterable[Row], verified: Verified
-) -> tuple[str | None, list[str]]:
-    """Inside the write transaction, with ``rows`` re-read in it: a copy whose stamp is still
-    the proven (or recorded) one, and the rows whose file is still gone. Nothing is hashed
-    here; a re-hashed copy gets the stamp it was proven at recorded."""
-    phantoms: list[str] = []
-    for row in rows:
-        now = current_stamp(root / row.rel_path)
-        if now is None:
-            if row.rel_path in verified.gone:
-                phantoms.append(row.rel_path)
-            continue
-        if row.rel_path in verified.changed:
-            continue
-        recorded = recorded_stamp(row.size, row.inode, row.mtime_ns, row.ctime_ns)
-        if now == verified.proven.get(row.rel_path) or (recorded is not None and now == recorded):
-            if now != recorded:
-                File.update(size=now[0], inode=now[1], mtime_ns=now[2], ctime_ns=now[3]).where(
-                    File.id == row.id
-                ).execute()
-            return row.rel_path, phantoms
-    return None, phantoms

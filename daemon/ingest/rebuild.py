@@ -8,8 +8,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from daemon.catalog import Catalog, Job
+from daemon.catalog import Catalog
+from daemon.catalog import jobs as catalog_jobs
 from daemon.ingest.adopt import AdoptReport, adopt_project
 from daemon.library import Library
 from daemon.settings import Settings
@@ -29,13 +31,13 @@ class RebuildReport:
         return sum(p.indexed + p.unchanged for p in self.projects)
 
 
-def _old_jobs(path: Path) -> list[dict[str, object]]:
+def _old_jobs(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
         old = Catalog.open(path)
         try:
-            return list(Job.select().dicts())
+            return catalog_jobs.dump(old)
         finally:
             old.close()
     except Exception:
@@ -73,7 +75,7 @@ def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> Rebu
                 )
         if jobs:
             with lib.catalog.write():
-                Job.insert_many(jobs).execute()
+                catalog_jobs.load(lib.catalog, jobs)
             report.jobs_kept = len(jobs)
     finally:
         lib.close()

@@ -6,14 +6,21 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-from daemon.catalog import File
+from daemon.catalog import Catalog
+from daemon.catalog.files import FileRecord, find
 from daemon.errors import InvalidInput, UnsafePath
 from daemon.settings import Settings
-from daemon.storage.conventions import INDEX_FILE, MANIFEST_DIR, THUMBNAILS, check_relative
+from daemon.storage.conventions import (
+    INDEX_FILE,
+    MANIFEST_DIR,
+    PREVIEWS,
+    THUMBNAILS,
+    check_relative,
+)
 from daemon.storage.projects import ProjectRef
 
 MAX_PATHS = 5000
-RESERVED = (INDEX_FILE, MANIFEST_DIR, THUMBNAILS)
+RESERVED = (INDEX_FILE, MANIFEST_DIR, THUMBNAILS, PREVIEWS)
 
 
 def is_reserved(rel: str) -> bool:
@@ -91,17 +98,11 @@ def safe_dir(base: Path, parts: tuple[str, ...]) -> Path:
     return path
 
 
-def catalogued(ref: ProjectRef, rel: str) -> File | None:
-    """The catalog row of ``rel`` in the project, or None."""
-    row: File | None = File.get_or_none(
-        (File.source == ref.source.name) & (File.project == ref.name) & (File.rel_path == rel)
-    )
-    return row
-
-
-def catalogued_file(settings: Settings, ref: ProjectRef, rel: str) -> tuple[File, Path] | None:
+def catalogued_file(
+    settings: Settings, ref: ProjectRef, rel: str, catalog: Catalog
+) -> tuple[FileRecord, Path] | None:
     """A catalogued file that really is a regular file inside the project (no symlinks)."""
-    row = catalogued(ref, rel)
+    row = find(catalog, ref.source.name, ref.name, rel)
     if row is None:
         return None
     path = safe_file(settings, ref.path, rel)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.catalog import Content, File
+from daemon.catalog import files as catalog_files
 from daemon.errors import InvalidInput
-from daemon.ingest.pipeline import journal, record_project_event
+from daemon.ingest.journal import journal, record_project_event
 from daemon.library import Library
 from daemon.storage.indexfile import write_index
 from daemon.storage.projects import ProjectRef
@@ -39,32 +39,23 @@ def update_tags(
     result = TagResult()
     with lib.catalog.write():
         for rel in rel_paths:
-            row = (
-                File.select(File, Content)
-                .join(Content)
-                .where(
-                    (File.source == ref.source.name)
-                    & (File.project == ref.name)
-                    & (File.rel_path == rel)
-                )
-                .get_or_none()
-            )
+            row = catalog_files.find(lib.catalog, ref.source.name, ref.name, rel)
             if row is None:
                 result.missing.append(rel)
                 continue
             tags = apply_tags(load_tags(row.tags), add, remove)
-            File.update(tags=dump_tags(tags)).where(File.id == row.id).execute()
+            catalog_files.set_tags(lib.catalog, row.id, dump_tags(tags))
             result.updated.append(
                 {
                     "relative_path": rel,
-                    "sha256": row.content.sha256,
-                    "tags": {"manual": tags, "derived": derived_tags(row.content.kind, rel)},
+                    "sha256": row.sha256,
+                    "tags": {"manual": tags, "derived": derived_tags(row.kind, rel)},
                 }
             )
     if result.updated:
         for item in result.updated:
             journal(ref, "tagged", path=item["relative_path"], tags=item["tags"]["manual"])
-        write_index(lib.settings, ref)
+        write_index(lib.settings, ref, lib.catalog)
         record_project_event(
             ref,
             "media_tags_updated",

@@ -6,24 +6,24 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from daemon.catalog import File
+from daemon.catalog.files import FileRecord
 from daemon.errors import InvalidInput, MediaSyncError
-from daemon.ingest.liveness import live_in_transaction, verify_copies
-from daemon.ingest.pipeline import (
-    FileChangedWhileHashing,
-    ingest_in_place,
-    record_moved,
-    record_project_event,
-    record_removed,
-)
+from daemon.ingest.batch import FileChangedWhileHashing, commit_items, prove
+from daemon.ingest.commit import Item
+from daemon.ingest.decide import Decision, Kind, Place, Transfer
+from daemon.ingest.facts import StampAt
+from daemon.ingest.journal import record_project_event
+from daemon.ingest.liveness import Stamp, current_stamp
+from daemon.ingest.pipeline import ingest_in_place, record_moved
 from daemon.ingest.selection import catalogued_file, safe_dir, safe_file
 from daemon.ingest.trash import trash_file
 from daemon.library import Library
+from daemon.settings import Settings
 from daemon.storage.conventions import ORIGINALS
 from daemon.storage.indexfile import write_index
+from daemon.storage.placement import move_no_overwrite
 from daemon.storage.projects import ProjectRef
 from daemon.tags import load_tags
-from daemon.watch.relocate import move_no_overwrite
 
 
 @dataclass
@@ -42,44 +42,50 @@ def target_subpath(rel: str) -> PurePosixPath:
     return PurePosixPath(rel[len(prefix) :] if rel.startswith(prefix) else rel)
 
 
-def live_duplicate(lib: Library, dst: ProjectRef, blake3: str) -> tuple[str | None, list[str]]:
-    """A copy of this content proven present in ``dst`` (``daemon.ingest.liveness``: its stamp unchanged
-    since it was hashed, else re-hashed; confirmed again inside a write transaction), plus the
-    stale rows whose file is gone (which are no duplicates)."""
+def _safe_stamps(settings: Settings, roots: dict[str, Path]) -> StampAt:
+    """Current stamps, where a copy reached through a symlink (or the catalog's own folder)
+    counts as no copy at all."""
 
-    def rows() -> list[File]:
-        return list(
-            File.select(
-                File.id, File.rel_path, File.size, File.inode, File.mtime_ns, File.ctime_ns
-            ).where(
-                (File.source == dst.source.name)
-                & (File.project == dst.name)
-                & (File.content == blake3)
-            )
-        )
+    def stamp_at(place: Place) -> Stamp | None:
+        source, project, rel = place
+        base = roots[source] / project
+        path = safe_file(settings, base, rel)
+        return current_stamp(path) if path is not None else None
 
-    unsafe = [r.rel_path for r in rows() if safe_file(lib.settings, dst.path, r.rel_path) is None]
-    candidates = [r for r in rows() if r.rel_path not in unsafe]
-    verified = verify_copies(dst.path, candidates, blake3)
-    with lib.catalog.write():
-        duplicate, gone = live_in_transaction(
-            dst.path, [r for r in rows() if r.rel_path not in unsafe], verified
-        )
-    return duplicate, sorted(set(unsafe) | set(gone))
+    return stamp_at
 
 
-def _place(lib: Library, src: ProjectRef, dst: ProjectRef, rel: str, row: File, path: Path) -> str:
-    """Really move one file into ``dst``'s originals and carry its catalog row along."""
+def _decide(lib: Library, src: ProjectRef, dst: ProjectRef, row: FileRecord) -> Decision:
+    """Is a copy of the file proven present in ``dst`` (``daemon.ingest.liveness``)? Rows of
+    ``dst`` holding its bytes whose file is gone are dropped on the way (``decision.forget``)."""
+    arrival = Transfer(
+        dst.source.name, dst.name, src.source.name, src.name, row.rel_path, row.blake3
+    )
+    item = Item(dst, arrival, src=src)
+    roots = {src.source.name: src.source.root, dst.source.name: dst.source.root}
+    stamp_at = _safe_stamps(lib.settings, roots)
+    proofs = prove(lib, [item], stamp_at)
+    commit = commit_items(
+        lib,
+        [item],
+        proofs,
+        what=f"{row.rel_path!r} was not moved",
+        forget_reason="missing on disk at move",
+        stamp_at=stamp_at,
+    )  # a transfer decided MOVED is carried once its file moved (``record_moved``)
+    commit.finish()
+    return commit.applied[0].decision
+
+
+def _place(
+    lib: Library, src: ProjectRef, dst: ProjectRef, rel: str, row: FileRecord, path: Path
+) -> str:
+    """Really move one file into ``dst``'s originals and carry its catalog row along (a stale
+    row at the free name gives way to it)."""
     sub = target_subpath(rel)
     directory = safe_dir(dst.path, (*ORIGINALS.split("/"), *sub.parent.parts))
     final = move_no_overwrite(path, directory, sub.name)
     new_rel = final.relative_to(dst.path).as_posix()
-    with lib.catalog.write():  # a stale row at the free name must not swallow the moved one
-        File.delete().where(
-            (File.source == dst.source.name)
-            & (File.project == dst.name)
-            & (File.rel_path == new_rel)
-        ).execute()
     if not record_moved(lib, src, rel, dst, new_rel, reason="moved by request", update_index=False):
         ingest_in_place(
             lib,
@@ -95,15 +101,13 @@ def _place(lib: Library, src: ProjectRef, dst: ProjectRef, rel: str, row: File, 
 
 def _move_one(lib: Library, src: ProjectRef, dst: ProjectRef, rel: str, result: MoveResult) -> bool:
     """Move (or, onto a live duplicate, trash) one file; False when it is not there to move."""
-    found = catalogued_file(lib.settings, src, rel)
+    found = catalogued_file(lib.settings, src, rel, lib.catalog)
     if found is None:
         return False
     row, path = found
-    duplicate, stale = live_duplicate(lib, dst, row.blake3)
-    if stale:
-        record_removed(lib, dst, stale, reason="missing on disk at move", update_index=False)
-        result.pruned.extend(stale)
-    if duplicate is not None:
+    decision = _decide(lib, src, dst, row)
+    result.pruned.extend(gone.rel_path for gone in decision.forget)
+    if decision.kind is Kind.DUPLICATE:
         record = trash_file(lib, src, rel, path, row)
         result.duplicates.append(rel)
         result.trash.append({"relative_path": rel, "trash_path": record["trash_path"]})
@@ -153,8 +157,8 @@ def move_media(lib: Library, src: ProjectRef, dst: ProjectRef, rel_paths: list[s
         except (OSError, MediaSyncError, FileChangedWhileHashing) as exc:
             result.errors.append({"relative_path": rel, "error": str(exc)})
     if result.moved or result.duplicates or result.pruned:
-        write_index(lib.settings, src)
-        write_index(lib.settings, dst)
+        write_index(lib.settings, src, lib.catalog)
+        write_index(lib.settings, dst, lib.catalog)
     if result.moved or result.duplicates:
         _record_events(src, dst, result)
     return result

@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from daemon.catalog import Content, Event, File, utcnow
-from daemon.catalog.values import ChangeType
+from daemon.catalog import files as catalog_files
+from daemon.catalog import utcnow
+from daemon.catalog.files import FileRecord
+from daemon.catalog.values import ChangeType, Origin
 from daemon.errors import MediaSyncError
-from daemon.ingest.pipeline import (
-    FileChangedWhileHashing,
-    ingest_in_place,
-    journal,
-    record_project_event,
-)
+from daemon.ingest.journal import journal, record_project_event
+from daemon.ingest.pipeline import FileChangedWhileHashing, ingest_in_place
 from daemon.ingest.selection import catalogued_file, safe_dir, safe_file
 from daemon.library import Change, Library
 from daemon.storage.conventions import (
@@ -29,9 +27,9 @@ from daemon.storage.conventions import (
 )
 from daemon.storage.indexfile import write_index
 from daemon.storage.locks import file_lock
+from daemon.storage.placement import move_no_overwrite
 from daemon.storage.projects import ProjectRef, list_project_names
 from daemon.tags import dump_tags, load_tags
-from daemon.watch.relocate import move_no_overwrite
 
 log = logging.getLogger("media_sync.trash")
 
@@ -175,9 +173,10 @@ def purge_trash(lib: Library, now: datetime | None = None) -> int:
     return total
 
 
-def trash_file(lib: Library, ref: ProjectRef, rel: str, path: Path, row: File) -> dict[str, Any]:
+def trash_file(
+    lib: Library, ref: ProjectRef, rel: str, path: Path, row: FileRecord
+) -> dict[str, Any]:
     """Move one catalogued file into the trash, journal it, and drop its catalog row."""
-    content = Content.get_by_id(row.blake3)
     now = utcnow()
     rel_parts = PurePosixPath(rel)
     directory = safe_dir(ref.path, (*TRASH_DIR.split("/"), now[:10], *rel_parts.parent.parts))
@@ -186,8 +185,8 @@ def trash_file(lib: Library, ref: ProjectRef, rel: str, path: Path, row: File) -
         "trashed_at": now,
         "relative_path": rel,
         "trash_path": final.relative_to(ref.path).as_posix(),
-        "sha256": content.sha256,
-        "blake3": content.blake3,
+        "sha256": row.sha256,
+        "blake3": row.blake3,
         "size": row.size,
         "uploaded_at": row.uploaded_at,
         "tags": load_tags(row.tags),
@@ -195,13 +194,11 @@ def trash_file(lib: Library, ref: ProjectRef, rel: str, path: Path, row: File) -
     }
     with _lock(lib, ref):
         append_jsonl(ref.path / TRASH_JOURNAL, record)
-    change = Change(
-        ChangeType.REMOVED, ref, rel, content.blake3, content.sha256, {"trash": final.name}
-    )
+    change = Change(ChangeType.REMOVED, ref, rel, row.blake3, row.sha256, {"trash": final.name})
     with lib.catalog.write():
-        File.delete().where(File.id == row.id).execute()
-        Event.insert(**lib.event_row(change)).execute()
-    journal(ref, "trashed", path=rel, trash_path=record["trash_path"], blake3=content.blake3)
+        catalog_files.delete(lib.catalog, row.id)
+        lib.add_event(change)
+    journal(ref, "trashed", path=rel, trash_path=record["trash_path"], blake3=row.blake3)
     lib.notify(change)
     return record
 
@@ -211,7 +208,7 @@ def delete_media(lib: Library, ref: ProjectRef, rel_paths: list[str]) -> DeleteR
     result = DeleteResult()
     result.purged = purge_project(lib, ref)
     for rel in rel_paths:
-        found = catalogued_file(lib.settings, ref, rel)
+        found = catalogued_file(lib.settings, ref, rel, lib.catalog)
         if found is None:
             result.missing.append(rel)
             continue
@@ -223,7 +220,7 @@ def delete_media(lib: Library, ref: ProjectRef, rel_paths: list[str]) -> DeleteR
         result.removed.append(rel)
         result.trash.append({"relative_path": rel, "trash_path": record["trash_path"]})
     if result.removed:
-        write_index(lib.settings, ref)
+        write_index(lib.settings, ref, lib.catalog)
         record_project_event(
             ref, "media_deleted", {"paths": result.removed, "source": ref.source.name}
         )
@@ -248,19 +245,15 @@ def _restore_one(lib: Library, ref: ProjectRef, entry: dict[str, Any], path: Pat
     new_rel = final.relative_to(ref.path).as_posix()
     tags = load_tags(json.dumps(entry.get("tags")))
     uploaded_at = entry.get("uploaded_at") if isinstance(entry.get("uploaded_at"), str) else None
-    origin = str(entry.get("origin") or "upload")
+    known = {origin.value for origin in Origin}
+    origin = Origin(entry["origin"]) if entry.get("origin") in known else Origin.UPLOAD
     ingest_in_place(
         lib, ref, new_rel, origin=origin, uploaded_at=uploaded_at, tags=tags, update_index=False
     )
     with lib.catalog.write():
-        values: dict[str, Any] = {"tags": dump_tags(tags)}
-        if uploaded_at:
-            values["uploaded_at"] = uploaded_at
-        File.update(**values).where(
-            (File.source == ref.source.name)
-            & (File.project == ref.name)
-            & (File.rel_path == new_rel)
-        ).execute()
+        catalog_files.restore_facts(
+            lib.catalog, ref.source.name, ref.name, new_rel, dump_tags(tags), uploaded_at
+        )
     journal(ref, "restored", path=new_rel, trash_path=entry["trash_path"])
     return new_rel
 
@@ -282,7 +275,7 @@ def restore_media(lib: Library, ref: ProjectRef, rel_paths: list[str]) -> Restor
         result.restored.append({"relative_path": new_rel, "from": entry["trash_path"]})
     if result.restored:
         _compact(lib, ref, None)
-        write_index(lib.settings, ref)
+        write_index(lib.settings, ref, lib.catalog)
         paths = [item["relative_path"] for item in result.restored]
         record_project_event(ref, "media_restored", {"paths": paths, "source": ref.source.name})
     return result

@@ -8,10 +8,14 @@ as fixed-width ISO-8601 UTC strings with milliseconds, so they also sort as text
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.catalog import Job
+from daemon.catalog import Catalog
+from daemon.catalog import jobs as rows
+from daemon.catalog.jobs import JobRecord
+from daemon.catalog.values import JobStatus
 from daemon.errors import Conflict, InvalidInput, JobNotFound
 from daemon.jobs import state as jobs
 from daemon.jobs.requests import OpenRequest, check_media
@@ -28,8 +32,10 @@ def now_utc() -> datetime:
 
 def stamp(moment: datetime | None) -> str | None:
     """``2025-01-31T12:00:00.250Z`` (always milliseconds, so strings sort like times)."""
-    if moment is None:
-        return None
+    return None if moment is None else _stamp(moment)
+
+
+def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -43,7 +49,7 @@ def policy_of(settings: Settings) -> jobs.Policy:
     return jobs.Policy(settings.resolve_lease_seconds, settings.resolve_max_attempts)
 
 
-def state_of(row: Job) -> jobs.JobState:
+def state_of(row: JobRecord) -> jobs.JobState:
     return jobs.JobState(
         status=row.status,
         attempts=row.attempts,
@@ -55,19 +61,27 @@ def state_of(row: Job) -> jobs.JobState:
     )
 
 
-def _save(row: Job, state: jobs.JobState, now: datetime) -> None:
-    row.status = state.status
-    row.attempts = state.attempts
-    row.claimed_by = state.claimed_by
-    row.claimed_at = stamp(state.claimed_at)
-    row.lease_expires_at = stamp(state.lease_expires_at)
-    row.finished_at = stamp(state.finished_at)
-    row.error = state.error
-    row.updated_at = stamp(now)
-    row.save()
+def _save(
+    catalog: Catalog, row: JobRecord, state: jobs.JobState, now: datetime, **more: Any
+) -> JobRecord:
+    """Store the job's new state (the caller holds the write transaction); the saved record."""
+    saved = replace(
+        row,
+        status=JobStatus(state.status),
+        attempts=state.attempts,
+        claimed_by=state.claimed_by,
+        claimed_at=stamp(state.claimed_at),
+        lease_expires_at=stamp(state.lease_expires_at),
+        finished_at=stamp(state.finished_at),
+        error=state.error,
+        updated_at=_stamp(now),
+        **more,
+    )
+    rows.save(catalog, saved)
+    return saved
 
 
-def job_view(row: Job, settings: Settings) -> dict[str, Any]:
+def job_view(row: JobRecord, settings: Settings) -> dict[str, Any]:
     """The job as the API shows it (see the README's Resolve section)."""
     rel_paths: list[str] = json.loads(row.media_rel_paths)
     return {
@@ -97,18 +111,10 @@ def job_view(row: Job, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _expired_rows(now: datetime) -> Any:
-    return (
-        Job.select()
-        .where((Job.status == jobs.CLAIMED) & (Job.lease_expires_at <= stamp(now)))
-        .order_by(Job.id)
-    )
-
-
-def _sweep_in_transaction(policy: jobs.Policy, now: datetime) -> int:
+def _sweep_in_transaction(catalog: Catalog, policy: jobs.Policy, now: datetime) -> int:
     count = 0
-    for row in _expired_rows(now):
-        _save(row, jobs.transition(state_of(row), jobs.Expire(), now, policy), now)
+    for row in rows.expired(catalog, _stamp(now)):
+        _save(catalog, row, jobs.transition(state_of(row), jobs.Expire(), now, policy), now)
         count += 1
     return count
 
@@ -116,13 +122,13 @@ def _sweep_in_transaction(policy: jobs.Policy, now: datetime) -> int:
 def sweep_expired(lib: Library, now: datetime | None = None) -> int:
     """Return expired claims to pending (or fail them after the last attempt); cheap when none."""
     moment = now or now_utc()
-    if not _expired_rows(moment).exists():
+    if not rows.any_expired(lib.catalog, _stamp(moment)):
         return 0
     with lib.catalog.write():
-        return _sweep_in_transaction(policy_of(lib.settings), moment)
+        return _sweep_in_transaction(lib.catalog, policy_of(lib.settings), moment)
 
 
-def _same_request(row: Job, request: OpenRequest, source: str) -> bool:
+def _same_request(row: JobRecord, request: OpenRequest, source: str) -> bool:
     return (
         row.project == request.media_project
         and (row.resolve_project or "") == request.resolve_project
@@ -141,7 +147,7 @@ def open_job(lib: Library, request: OpenRequest) -> tuple[dict[str, Any], bool]:
     now = stamp(now_utc())
     with lib.catalog.write():
         if request.idempotency_key is not None:
-            existing = Job.get_or_none(Job.idempotency_key == request.idempotency_key)
+            existing = rows.by_key(lib.catalog, request.idempotency_key)
             if existing is not None:
                 if not _same_request(existing, request, ref.source.name):
                     raise Conflict(
@@ -150,7 +156,8 @@ def open_job(lib: Library, request: OpenRequest) -> tuple[dict[str, Any], bool]:
                         job_id=existing.id,
                     )
                 return job_view(existing, lib.settings), False
-        row = Job.create(
+        row = rows.create(
+            lib.catalog,
             status=jobs.PENDING,
             project=ref.name,
             new_project_name=request.new_project_name,
@@ -177,11 +184,10 @@ def claim_next(
     claim = jobs.Claim(agent or DEFAULT_AGENT)
     claimed: list[dict[str, Any]] = []
     with lib.catalog.write():
-        _sweep_in_transaction(policy, moment)
-        rows = Job.select().where(Job.status == jobs.PENDING).order_by(Job.id).limit(count)
-        for row in list(rows):
-            _save(row, jobs.transition(state_of(row), claim, moment, policy), moment)
-            claimed.append(job_view(row, lib.settings))
+        _sweep_in_transaction(lib.catalog, policy, moment)
+        for row in rows.pending(lib.catalog, count):
+            state = jobs.transition(state_of(row), claim, moment, policy)
+            claimed.append(job_view(_save(lib.catalog, row, state, moment), lib.settings))
     return claimed
 
 
@@ -196,19 +202,17 @@ def act(
     moment = now or now_utc()
     sweep_expired(lib, moment)  # its own transaction: a refused action must not undo it
     with lib.catalog.write():
-        row = Job.get_or_none(Job.id == job_id)
+        row = rows.get(lib.catalog, job_id)
         if row is None:
             raise JobNotFound(f"Resolve job {job_id} does not exist")
         state = jobs.transition(state_of(row), action, moment, policy_of(lib.settings))
-        if result is not None:
-            row.result = json.dumps(result, ensure_ascii=False)
-        _save(row, state, moment)
-        return job_view(row, lib.settings)
+        more = {} if result is None else {"result": json.dumps(result, ensure_ascii=False)}
+        return job_view(_save(lib.catalog, row, state, moment, **more), lib.settings)
 
 
 def get_job(lib: Library, job_id: int) -> dict[str, Any]:
     sweep_expired(lib)
-    row = Job.get_or_none(Job.id == job_id)
+    row = rows.get(lib.catalog, job_id)
     if row is None:
         raise JobNotFound(f"Resolve job {job_id} does not exist")
     return job_view(row, lib.settings)
@@ -232,9 +236,5 @@ def list_jobs(
     if limit < 0 or offset < 0:
         raise InvalidInput("'limit' and 'offset' must not be negative")
     sweep_expired(lib)
-    query = Job.select()
-    if statuses:
-        query = query.where(Job.status.in_(statuses))
-    total = query.count()
-    page = query.order_by(Job.id.desc()).limit(min(limit, 500)).offset(offset)
+    page, total = rows.page(lib.catalog, statuses, min(limit, 500), offset)
     return [job_view(row, lib.settings) for row in page], total

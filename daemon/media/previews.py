@@ -23,8 +23,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.catalog import Content, File
-from daemon.catalog.values import ChangeType
+from daemon.catalog import contents, files
+from daemon.catalog.values import ChangeType, MetaStatus
 from daemon.errors import (
     CorruptFile,
     MediaSyncError,
@@ -41,7 +41,7 @@ from daemon.storage.projects import ProjectRef
 
 log = logging.getLogger("media_sync.previews")
 
-WORK_TYPES = {"stored", "indexed"}
+WORK_TYPES = {ChangeType.STORED, ChangeType.INDEXED}
 DEMAND, BACKGROUND, STOP = 0, 1, 2  # queue priorities: requests first, stop after the work
 DECODE_ERRORS = (CorruptFile, UnsupportedMediaType, PayloadTooLarge, OSError)
 
@@ -115,29 +115,13 @@ class Previews:
     def _backfill(self) -> None:
         """Queue work that a previous run did not finish (pending metadata)."""
         try:
-            rows = (
-                File.select(
-                    File.source, File.project, File.rel_path, Content.blake3, Content.sha256
-                )
-                .join(Content)
-                .where(Content.meta_status == "pending")
-                .dicts()
-            )
             registry = self.lib.registry()
-            for row in rows:
+            for name, project, rel, blake3, sha256 in files.pending_metadata(self.lib.catalog):
                 try:
-                    source = registry.get(row["source"])
+                    source = registry.get(name)
                 except MediaSyncError:
                     continue
-                self._put(
-                    BACKGROUND,
-                    Task(
-                        ProjectRef(source, row["project"]),
-                        row["rel_path"],
-                        row["blake3"],
-                        row["sha256"],
-                    ),
-                )
+                self._put(BACKGROUND, Task(ProjectRef(source, project), rel, blake3, sha256))
         except Exception:
             log.exception("preview backfill failed")
 
@@ -164,17 +148,19 @@ class Previews:
         self._background_thumbnail(task.project, task.sha256, source)
 
     def _metadata(self, task: Task, source: Path) -> None:
-        content = Content.get_or_none(Content.blake3 == task.blake3)
-        if content is None or content.meta_status != "pending":
+        catalog = self.lib.catalog
+        if contents.meta_status(catalog, task.blake3) != MetaStatus.PENDING:
             return
         try:
             info = extract_metadata(source, self.budget).to_dict()
-            fields = {k: v for k, v in info.items() if k in Content._meta.fields}
-            fields.update(meta_status="ok", meta_error=None)
+            error = None
         except DECODE_ERRORS as exc:
-            fields = {"meta_status": "error", "meta_error": str(getattr(exc, "detail", exc))}
-        with self.lib.catalog.write():
-            Content.update(**fields).where(Content.blake3 == task.blake3).execute()
+            error = str(getattr(exc, "detail", exc))
+        with catalog.write():
+            if error is None:
+                fields = contents.record_metadata(catalog, task.blake3, info)
+            else:
+                fields = contents.record_error(catalog, error, blake3=task.blake3)
         self._metadata_event(task.project, task.rel_path, task.blake3, task.sha256, fields)
 
     def _metadata_event(
@@ -253,23 +239,13 @@ class Previews:
     def _refused(self, ref: ProjectRef, rel: str, sha256: str, detail: str) -> None:
         """Record a file too large to decode as a metadata error, with the reason."""
         log.warning("refused to decode %s: %s", rel, detail)
-        fields: dict[str, object] = {"meta_status": "error", "meta_error": detail}
         with self.lib.catalog.write():
-            Content.update(**fields).where(Content.sha256 == sha256).execute()
+            fields = contents.record_error(self.lib.catalog, detail, sha256=sha256)
         self._metadata_event(ref, rel, None, sha256, fields)
 
     def _find_source(self, ref: ProjectRef, sha256: str) -> Path | None:
-        rows = (
-            File.select(File.rel_path)
-            .join(Content)
-            .where(
-                (File.source == ref.source.name)
-                & (File.project == ref.name)
-                & (Content.sha256 == sha256)
-            )
-        )
-        for row in rows:
-            path: Path = ref.path / row.rel_path
+        for rel in files.paths_holding(self.lib.catalog, ref.source.name, ref.name, sha256):
+            path: Path = ref.path / rel
             if path.is_file():
                 return path
         return None

@@ -23,6 +23,7 @@ from daemon.errors import AlreadyExists, InvalidName, SymlinkRefused, UnsafePath
 # Project layout (the spec's public contract).
 ORIGINALS = "ingest/originals"
 THUMBNAILS = "ingest/thumbnails"
+PREVIEWS = "ingest/previews"  # H.264 copies browsers can play (daemon.media.browserpreview)
 MANIFEST_DIR = "_manifest"
 FILES_JOURNAL = "_manifest/files.jsonl"
 EVENTS_JOURNAL = "_manifest/events.jsonl"

@@ -9,9 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import peewee as pw
-
-from daemon.catalog import Content, File, Project, utcnow
+from daemon.catalog import Catalog, projects, utcnow
 from daemon.errors import CorruptFile, MediaSyncError, SourceNotFound
 from daemon.settings import Settings
 from daemon.storage.conventions import MANIFEST_DIR, atomic_write_json
@@ -24,37 +22,13 @@ log = logging.getLogger("media_sync.index")
 DIRTY_DIR = "index-dirty"  # in the state directory: markers of index.json files to catch up
 
 
-def project_row(ref: ProjectRef) -> Project:
-    """The catalog row for a project, created on first use."""
-    row, _ = Project.get_or_create(source=ref.source.name, name=ref.name)
-    project: Project = row
-    return project
-
-
-def project_facts(ref: ProjectRef) -> dict[str, Any]:
+def project_facts(ref: ProjectRef, catalog: Catalog) -> dict[str, Any]:
     """Notes, created_at and the counters a project's catalog row carries (defaults if none)."""
-    row = Project.get_or_none((Project.source == ref.source.name) & (Project.name == ref.name))
-    if row is None:
-        return {
-            "notes": "",
-            "created_at": None,
-            "duplicates_skipped": 0,
-            "removed_missing_records": 0,
-        }
-    return {
-        "notes": row.notes,
-        "created_at": row.created_at,
-        "duplicates_skipped": row.duplicates_skipped,
-        "removed_missing_records": row.removed_missing_records,
-    }
+    return projects.facts(catalog, ref.source.name, ref.name)
 
 
-def kind_counts(kinds: dict[str, int], facts: dict[str, Any]) -> dict[str, int]:
+def kind_counts(kinds: dict[str | None, int], facts: dict[str, Any]) -> dict[str, int]:
     """The spec's counts from files per kind and the project's counters."""
-    return _counts(kinds, facts)
-
-
-def _counts(kinds: dict[str, int], facts: dict[str, Any]) -> dict[str, int]:
     return {
         "videos": kinds.get("video", 0),
         "images": kinds.get("image", 0),
@@ -65,39 +39,20 @@ def _counts(kinds: dict[str, int], facts: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def project_counts(ref: ProjectRef, facts: dict[str, Any] | None = None) -> dict[str, int]:
+def project_counts(
+    ref: ProjectRef, catalog: Catalog, facts: dict[str, Any] | None = None
+) -> dict[str, int]:
     """The spec's counts for a project, by aggregate query (no file list)."""
-    query = (
-        File.select(Content.kind, pw.fn.COUNT(File.id).alias("n"))
-        .join(Content)
-        .where((File.source == ref.source.name) & (File.project == ref.name))
-        .group_by(Content.kind)
-    )
-    kinds = {row["kind"]: row["n"] for row in query.dicts()}
-    return _counts(kinds, facts if facts is not None else project_facts(ref))
+    kinds = projects.kinds(catalog, ref.source.name, ref.name)
+    return kind_counts(kinds, facts if facts is not None else project_facts(ref, catalog))
 
 
-def build_index(ref: ProjectRef) -> dict[str, Any]:
+def build_index(ref: ProjectRef, catalog: Catalog) -> dict[str, Any]:
     """The index.json document for a project, from the catalog."""
-    project = project_facts(ref)
-    query = (
-        File.select(
-            File.rel_path,
-            File.size,
-            File.mtime_ns,
-            File.uploaded_at,
-            File.tags,
-            Content.sha256,
-            Content.blake3,
-            Content.kind,
-        )
-        .join(Content)
-        .where((File.source == ref.source.name) & (File.project == ref.name))
-        .order_by(File.rel_path)
-    )
+    facts = project_facts(ref, catalog)
     files = []
-    kinds: dict[str, int] = {}
-    for row in query.dicts():
+    kinds: dict[str | None, int] = {}
+    for row in projects.index_rows(catalog, ref.source.name, ref.name):
         files.append(
             {
                 "relative_path": row["rel_path"],
@@ -113,11 +68,11 @@ def build_index(ref: ProjectRef) -> dict[str, Any]:
     return {
         "project": ref.name,
         "source": ref.source.name,
-        "notes": project["notes"],
-        "created_at": project["created_at"],
+        "notes": facts["notes"],
+        "created_at": facts["created_at"],
         "updated_at": utcnow(),
         "files": files,
-        "counts": _counts(kinds, project),
+        "counts": kind_counts(kinds, facts),
     }
 
 
@@ -134,12 +89,12 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _write_one(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
+def _write_one(settings: Settings, ref: ProjectRef, catalog: Catalog) -> dict[str, Any]:
     with file_lock(settings.locks_dir, ref.lock_key + "-index"):
         current = _identity(ref.index_path)
         if current is not None and _written.get(ref.index_path) != current:
             preserve_if_corrupt(ref)
-        document = build_index(ref)
+        document = build_index(ref, catalog)
         atomic_write_json(ref.index_path, document)
         identity = _identity(ref.index_path)
         if identity is not None:
@@ -148,11 +103,11 @@ def _write_one(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
     return document
 
 
-def write_index(settings: Settings, ref: ProjectRef) -> dict[str, Any]:
+def write_index(settings: Settings, ref: ProjectRef, catalog: Catalog) -> dict[str, Any]:
     """Rewrite index.json from the catalog under the project's lock (atomic replace); then
     catch up every index.json an earlier write failed to rewrite (``write_index_or_mark``)."""
-    document = _write_one(settings, ref)
-    catch_up_indexes(settings)
+    document = _write_one(settings, ref, catalog)
+    catch_up_indexes(settings, catalog)
     return document
 
 
@@ -165,12 +120,12 @@ def _dirty_marker(settings: Settings, ref: ProjectRef) -> Path:
     return _marker(settings, ref.source.name, ref.name)
 
 
-def write_index_or_mark(settings: Settings, ref: ProjectRef) -> str | None:
+def write_index_or_mark(settings: Settings, ref: ProjectRef, catalog: Catalog) -> str | None:
     """``write_index`` after a commit: a failure (a full disk) is no error for the committed
     file. The project is marked (in the state directory) so the next index write anywhere, or
     ``catch_up_indexes``, rewrites it; the warning for the answer comes back."""
     try:
-        write_index(settings, ref)
+        write_index(settings, ref, catalog)
     except (OSError, MediaSyncError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         log.error("cannot rewrite %s/index.json: %s; marked to catch up", ref.name, reason)
@@ -199,7 +154,7 @@ def dirty_indexes(settings: Settings) -> list[tuple[str, str]]:
     return out
 
 
-def catch_up_indexes(settings: Settings) -> int:
+def catch_up_indexes(settings: Settings, catalog: Catalog) -> int:
     """Rewrite each index.json marked stale (kept marked while it still fails); how many."""
     done = 0
     for source_name, project in dirty_indexes(settings):
@@ -208,7 +163,7 @@ def catch_up_indexes(settings: Settings) -> int:
             if not ref.path.is_dir():  # the project (or its source) is gone: nothing to catch up
                 _marker(settings, source_name, project).unlink(missing_ok=True)
                 continue
-            _write_one(settings, ref)
+            _write_one(settings, ref, catalog)
             done += 1
         except SourceNotFound:
             _marker(settings, source_name, project).unlink(missing_ok=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from daemon.catalog import Catalog, File, Project, utcnow
+from daemon.catalog import Catalog, files, utcnow
 from daemon.errors import (
     AlreadyExists,
     CorruptFile,
@@ -267,14 +267,13 @@ def remove_source(settings: Settings, catalog: Catalog, name: str) -> dict[str, 
         entries = [e for e in _read_entries(settings) if e["name"] != name]
         _write_entries(settings, entries)
     with catalog.write():
-        files = File.delete().where(File.source == name).execute()
-        projects = Project.delete().where(Project.source == name).execute()
+        removed_files, removed_projects = files.forget_source(catalog, name)
     return {
         "name": name,
         "root": str(current.root),
         "removed": True,
-        "catalog_files_removed": int(files),
-        "catalog_projects_removed": int(projects),
+        "catalog_files_removed": removed_files,
+        "catalog_projects_removed": removed_projects,
         "instructions": f"Unregistered {name!r}; its files at {current.root} were left as they "
         "are. Register it again to index them anew.",
     }

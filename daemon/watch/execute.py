@@ -1,8 +1,8 @@
-"""The one executor: applies a Plan to the disk and the catalog through `daemon.ingest.pipeline`."""
+"""The one executor: applies a Plan to the disk, and to the catalog through the ingest pipeline
+(drops and renames decided and committed a batch at a time)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -10,19 +10,24 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.catalog import File, utcnow
+from daemon.catalog import intake
+from daemon.catalog.values import Origin
 from daemon.errors import CorruptFile
 from daemon.ingest.adopt import IndexHint, adopt_counts, index_hints
-from daemon.ingest.pipeline import ingest_in_place, journal, record_moved, record_removed
+from daemon.ingest.batch import DropBatch, IndexPacer, read_drop
+from daemon.ingest.commit import Applied, Commit, Item
+from daemon.ingest.decide import Drop, Hint, Kind, Rename
+from daemon.ingest.journal import journal
+from daemon.ingest.liveness import stamp_of
+from daemon.ingest.pipeline import record_removed
 from daemon.library import Library
-from daemon.storage.conventions import FILES_JOURNAL, MANIFEST_DIR
-from daemon.storage.hashing import Digest, hash_file
-from daemon.storage.indexfile import project_row, read_index, write_index
+from daemon.storage.indexfile import read_index, write_index
+from daemon.storage.placement import move_no_overwrite
 from daemon.storage.projects import ProjectRef, ensure_layout
 from daemon.storage.sources import Source
 from daemon.watch.listing import out_of_fds
 from daemon.watch.plan import FD_EXHAUSTED, Key, Move, Plan, Seen, Stat
-from daemon.watch.relocate import ROOT, move_no_overwrite
+from daemon.watch.relocate import ROOT
 from daemon.watch.settle import SettleTracker, openable
 
 log = logging.getLogger("media_sync.watch")
@@ -106,6 +111,13 @@ class _Run:
     result: SourceResult
     hints: dict[str, dict[str, IndexHint]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)  # index.json up to date since touched
+    checked: set[str] = field(default_factory=set)  # index.json checked for corruption
+    pacer: IndexPacer = field(default_factory=IndexPacer)
+    batch: DropBatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batch = DropBatch(self.lib, self.committed)
 
     def ref(self, project: str) -> ProjectRef:
         return ProjectRef(self.source, project)
@@ -117,20 +129,47 @@ class _Run:
         self.result.errors.append({"project": project, "path": rel, "error": detail})
         log.warning("%s/%s/%s: %s", self.source.name, project, rel, detail)
 
+    def touch(self, projects: set[str]) -> None:
+        self.touched |= projects
+        self.written -= projects
+
+    def committed(self, commit: Commit) -> None:
+        """Count what a batch did, then rewrite the index.json its projects are due."""
+        for done in commit.applied:
+            _count(self, done)
+        self.touch({ref.name for ref in commit.touched if ref.source.name == self.source.name})
+        due = [p for p in sorted(self.touched - self.written) if self.pacer.due(p)]
+        _write_indexes(self, set(due))
+
+
+def _count(run: _Run, done: Applied) -> None:
+    arrival, kind, result = done.item.arrival, done.decision.kind, run.result
+    if isinstance(arrival, Rename):
+        if kind is Kind.RENAMED:
+            result.count(arrival.project, "renamed")
+        return
+    if kind is Kind.UNCHANGED:
+        result.unchanged += 1
+    elif kind is Kind.MOVED:  # a move the watcher missed: carried by content
+        result.count(arrival.project, "renamed")
+    elif isinstance(arrival, Drop) and done.item.digest is not None:
+        digest = done.item.digest
+        result.count(arrival.project, "indexed")
+        result.project(arrival.project)["files"].append(
+            {
+                "relative_path": done.rel_path,
+                "sha256": digest.sha256,
+                "blake3": digest.blake3,
+                "size": digest.size,
+                "uploaded_at": done.uploaded_at,
+                "mtime_ns": arrival.stamp[2],
+                "tags": sorted(done.decision.tags or ()),
+            }
+        )
+
 
 def _label(project: str, rel: str) -> str:
     return rel if project == ROOT else f"{project}/{rel}"
-
-
-def _orphan_of(run: _Run, digest: Digest) -> tuple[str, str] | None:
-    """A catalogued copy of these bytes in this source whose file is gone (a move we missed)."""
-    rows = File.select(File.project, File.rel_path).where(
-        (File.source == run.source.name) & (File.content == digest.blake3)
-    )
-    for row in rows:
-        if not os.path.lexists(run.source.root / row.project / row.rel_path):
-            return row.project, row.rel_path
-    return None
 
 
 def _adopt(run: _Run, project: str) -> None:
@@ -138,83 +177,42 @@ def _adopt(run: _Run, project: str) -> None:
     ref = run.ref(project)
     hints, document, error = index_hints(ref)
     if error is not None:
-        run.touched.add(project)  # the index write reports the corrupt file, once
+        run.touch({project})  # the index write reports the corrupt file, once
     adopt_counts(run.lib, ref, document)
     if hints:
         run.hints[project] = hints
 
 
-def _hinted(run: _Run, project: str, rel: str, digest: Digest) -> IndexHint | None:
+def _hinted(run: _Run, project: str, rel: str, sha256: str) -> Hint | None:
     """What a seed-era or earlier index.json says of these very bytes (history and tags)."""
     hint = run.hints.get(project, {}).get(rel)
-    return hint if hint and hint.sha256 == digest.sha256 else None
+    if hint is None or hint.sha256 != sha256:
+        return None
+    return Hint(hint.uploaded_at, hint.tags)
 
 
 def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
-    """Hash a complete file, then catalog it (or carry an orphaned row's identity to it)."""
+    """Hash a complete file and queue it for the batch that decides and catalogs it."""
     ref = run.ref(project)
-    path = ref.path / rel
-    problem = openable(path)
-    if problem is not None:
-        run.error(project, rel, problem)
-        return
     try:
-        before = path.stat()
-        digest = hash_file(path)
-        after = path.stat()
+        digest, after, steady = read_drop(ref.path / rel)
     except OSError as exc:
         run.error(project, rel, exc)
         return
     run.result.hashed_bytes += digest.size
     # the stamp recorded (size, inode, mtime, ctime) must be the one the bytes were hashed at:
     # a write that kept size and mtime still moves ctime, and then the file is hashed again later
-    stamp = (after.st_size, after.st_ino, after.st_mtime_ns, after.st_ctime_ns)
-    changed = stamp != (before.st_size, before.st_ino, before.st_mtime_ns, before.st_ctime_ns)
-    if (
-        changed
-        or (after.st_size, after.st_mtime_ns) != (stat.size, stat.mtime_ns)
-        or (digest.size != stat.size)
-    ):
+    if not steady or (after.st_size, after.st_mtime_ns) != (stat.size, stat.mtime_ns):
         if run.tracker is not None:
             seen = {(project, rel): Seen(after.st_size, after.st_mtime_ns, time.monotonic())}
             run.tracker.update(run.source.name, (), seen)
         run.result.settling += 1
         return
-    orphan = _orphan_of(run, digest)
-    if orphan is not None and record_moved(
-        run.lib, run.ref(orphan[0]), orphan[1], ref, rel, reason="moved", update_index=False
-    ):
-        run.touched.update({orphan[0], project})
-        run.result.count(project, "renamed")
-        return
-    origin = "adopted" if project in run.hints else "drop"
-    hint = _hinted(run, project, rel, digest)
-    uploaded_at = (hint.uploaded_at if hint else None) or utcnow()
-    result = ingest_in_place(
-        run.lib,
-        ref,
-        rel,
-        digest=digest,
-        st=after,
-        origin=origin,
-        uploaded_at=uploaded_at,
-        tags=list(hint.tags) if hint else None,
-        update_index=False,
-    )
-    if result.status != "unchanged":
-        run.result.count(project, "indexed")
-        run.result.project(project)["files"].append(
-            {
-                "relative_path": rel,
-                "sha256": digest.sha256,
-                "blake3": digest.blake3,
-                "size": digest.size,
-                "uploaded_at": uploaded_at,
-                "mtime_ns": after.st_mtime_ns,
-                "tags": sorted(hint.tags) if hint else [],
-            }
-        )
-        run.touched.add(project)
+    origin = Origin.ADOPTED if project in run.hints else Origin.DROP
+    found = stamp_of(after)
+    hint = _hinted(run, project, rel, digest.sha256)
+    arrival = Drop(run.source.name, project, rel, digest.blake3, found, origin, hint)
+    run.batch.add(Item(ref, arrival, digest, found))
 
 
 def relocate_file(run: _Run, move: Move) -> None:
@@ -241,7 +239,7 @@ def relocate_file(run: _Run, move: Move) -> None:
     journal(dst, "relocated", **entry, reason="media outside ingest/originals")
     run.result.moves.append(entry)
     run.result.count(dst.name, "relocated")
-    run.touched.add(dst.name)
+    run.touch({dst.name})
     st = final.stat()
     ingest_file(run, dst.name, new_rel, Stat(st.st_size, st.st_mtime_ns, st.st_ino))
 
@@ -252,67 +250,57 @@ def _remove(run: _Run, removes: tuple[Key, ...]) -> None:
         if not os.path.lexists(run.source.root / project / rel):  # proven gone right now
             by_project.setdefault(project, []).append(rel)
     for project, rels in by_project.items():
-        rows = File.select(File.rel_path).where(
-            (File.source == run.source.name) & (File.project == project) & File.rel_path.in_(rels)
+        count = record_removed(
+            run.lib, run.ref(project), rels, reason="missing on disk", update_index=False
         )
-        still = [r.rel_path for r in rows]
-        if still:
-            count = record_removed(
-                run.lib, run.ref(project), still, reason="missing on disk", update_index=False
-            )
+        if count:
             run.result.count(project, "removed", count)
-            run.touched.add(project)
+            run.touch({project})
 
 
 def _write_indexes(run: _Run, projects: set[str]) -> None:
     for project in sorted(projects):
         ref = run.ref(project)
+        run.written.add(project)
         if project == ROOT or not ref.path.is_dir():
             continue
-        try:
-            read_index(ref.index_path)
-        except CorruptFile as exc:
-            run.error(project, "index.json", f"{exc.detail}; kept in _manifest/ and rewritten")
+        started = time.monotonic()
+        if project not in run.checked:  # once a pass: after our own write it parses
+            run.checked.add(project)
+            try:
+                read_index(ref.index_path)
+            except CorruptFile as exc:
+                detail = f"{exc.detail}; kept in _manifest/ and rewritten"
+                run.error(project, "index.json", detail)
         try:
             ensure_layout(ref)
             with run.lib.catalog.write():
-                project_row(ref)
-            write_index(run.lib.settings, ref)
+                intake.ensure_projects(run.lib.catalog, [(run.source.name, project)])
+            write_index(run.lib.settings, ref, run.lib.catalog)
         except OSError as exc:
             run.error(project, "index.json", exc)
+        run.pacer.wrote(project, started)
 
 
-def _renames(run: _Run, moves: tuple[Move, ...]) -> None:
-    """Record renames done on disk; a project folder renamed away is not brought back."""
+def _renames(run: _Run, moves: tuple[Move, ...]) -> set[str]:
+    """Queue the renames done on disk; the project folders they left that are gone (a
+    project folder renamed away is not brought back)."""
     gone = {m.src_project for m in moves if m.src_project != ROOT}
-    gone = {p for p in gone if not run.ref(p).path.is_dir()}
     for move in moves:
-        if record_moved(
-            run.lib,
-            run.ref(move.src_project),
-            move.src_rel,
-            run.ref(move.dst_project),
+        size, mtime_ns, inode = move.stat
+        arrival = Rename(
+            run.source.name,
+            move.dst_project,
             move.dst_rel,
-            reason="renamed on disk",
-            update_index=False,
-        ):
-            run.result.count(move.dst_project, "renamed")
-            run.touched.update({move.src_project, move.dst_project})
-    for project in gone:  # record_moved journals to the old folder too: do not recreate it
-        _unjournal(run.ref(project))
-        run.touched.discard(project)
-
-
-def _unjournal(ref: ProjectRef) -> None:
-    """Remove the journal-only folder a move record re-created where a project folder was."""
-    journal_path = ref.path / FILES_JOURNAL
-    with contextlib.suppress(OSError):
-        if {p.name for p in ref.path.iterdir()} == {MANIFEST_DIR} and [
-            p.name for p in journal_path.parent.iterdir()
-        ] == [journal_path.name]:
-            journal_path.unlink()
-            journal_path.parent.rmdir()
-            ref.path.rmdir()
+            run.source.name,
+            move.src_project,
+            move.src_rel,
+        )
+        found = (size, inode, mtime_ns, None)  # carried, not re-hashed: unproven
+        run.batch.add(
+            Item(run.ref(move.dst_project), arrival, found=found, reason="renamed on disk")
+        )
+    return {p for p in gone if not run.ref(p).path.is_dir()}
 
 
 def execute(
@@ -346,14 +334,17 @@ def execute(
         _adopt(run, project)
     for move in plan.relocations:
         relocate_file(run, move)
-    _renames(run, plan.renames)
+    left = _renames(run, plan.renames)
     for project, rel, stat in plan.ingest:
         if cancel is not None and cancel.is_set():
             result.settling += 1  # picked up again by the next pass
             continue
         ingest_file(run, project, rel, stat)
+    run.batch.flush()
     _remove(run, plan.removes)
-    _write_indexes(run, run.touched | set(plan.missing_index))
+    run.touched -= left
+    _write_indexes(run, (run.touched - run.written) | set(plan.missing_index))
+    run.batch.release()  # thumbnails and metadata once the scan is done
     result.projects = run.touched - {ROOT}
     return result
 

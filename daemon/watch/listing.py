@@ -111,7 +111,7 @@ def _fast_dir(
 ) -> None:
     """The hot loop of a scan (no ignore rules): one lstat per media file, nothing else."""
     target = walk.originals if prefix.startswith(_ORIGINALS_PREFIX) else walk.outside
-    ignored, media = _IGNORED_RE.match, _MEDIA_EXTENSIONS
+    ignored, media, new = _IGNORED_RE.match, _MEDIA_EXTENSIONS, tuple.__new__
     for entry in entries:
         name = entry.name
         if name[0] == "." or ignored(name):
@@ -133,7 +133,8 @@ def _fast_dir(
             walk.unlisted.append(prefix + name)
             walk.exhausted = walk.exhausted or out_of_fds(exc)
             continue
-        target[prefix + name] = Stat(st.st_size, st.st_mtime_ns, st.st_ino)
+        # tuple.__new__ makes the same Stat without NamedTuple's keyword handling (hot loop)
+        target[prefix + name] = new(Stat, (st.st_size, st.st_mtime_ns, st.st_ino))
 
 
 def list_project(

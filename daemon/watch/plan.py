@@ -150,16 +150,18 @@ def offline_reason(
     listing: SourceListing,
     rows: Mapping[str, Mapping[str, Row]],
     totals: Mapping[str, int],
+    unchanged: int = 0,
 ) -> str | None:
     """Why the listing cannot be trusted to prove files gone, or None when it can.
 
     A root is trusted when it lists at least 10% of the catalogued files (files found renamed
-    count), or when it is plainly healthy: listable, its `_sources/` readable, files present."""
+    count), or when it is plainly healthy: listable, its `_sources/` readable, files present.
+    ``unchanged``: files the pass found just as catalogued (a lower bound of those present)."""
     hard = _unreachable(listing, totals)
     if hard is not None:
         return hard
     total = sum(totals.values())
-    if total < OFFLINE_MIN_FILES:
+    if total < OFFLINE_MIN_FILES or unchanged >= OFFLINE_MIN_PRESENT * total:
         return None
     present = _present(listing, rows, totals)
     if present >= OFFLINE_MIN_PRESENT * total:
@@ -205,7 +207,7 @@ def plan_source(
     if hard is not None:
         return Plan(offline=hard, seen=dict(seen))
     plan = _decide(listing, rows, seen, now, window, relocate)
-    offline = offline_reason(listing, rows, totals)
+    offline = offline_reason(listing, rows, totals, plan.unchanged)
     if offline is None:
         return plan
     return replace(plan, offline=offline, removes=(), withheld=len(plan.removes), missing_index=())
@@ -230,6 +232,7 @@ def _decide(
     missing_index = []
     listed: list[str] = []
     unsupported_by_project: dict[str, int] = {}
+    same: set[str] = set()  # projects listed exactly as catalogued: nothing is missing there
 
     def observe(key: Key, stat: Stat) -> bool:
         ok, obs = settled(seen.get(key), stat, now, window)
@@ -238,7 +241,8 @@ def _decide(
             settling.append(key)
         return ok
 
-    def stray(project: str, rel: str, stat: Stat) -> None:
+    def stray(project: str, rel: str, listed_stat: Stat) -> None:
+        stat = Stat(*listed_stat)
         if not relocate:  # relocation is off for this source: only count what it would move
             unrelocated.append(Move(project, rel, *relocation_target(project, rel), stat))
         elif observe((project, rel), stat):
@@ -254,10 +258,15 @@ def _decide(
             listed.append(project)
         if scanned.exists and not scanned.has_index and not scanned.unlisted:
             missing_index.append(project)
-        # Set operations in C: only new or changed files reach the Python loop.
-        differ = scanned.originals.items() - project_rows.items()
-        unchanged += len(scanned.originals) - len(differ)
-        for rel, stat in sorted(differ):
+        if scanned.originals == project_rows:  # unchanged: one comparison in C, nothing else
+            unchanged += len(project_rows)
+            differ: set[tuple[str, Stat]] = set()
+            same.add(project)
+        else:  # set operations in C: only new or changed files reach the Python loop
+            differ = scanned.originals.items() - project_rows.items()
+            unchanged += len(scanned.originals) - len(differ)
+        for rel, listed_stat in sorted(differ):
+            stat = Stat(*listed_stat)  # a listing may hold plain (size, mtime_ns, inode) tuples
             if rel not in project_rows:
                 new_files.setdefault((stat.inode, stat.size, stat.mtime_ns), (project, rel))
             if observe((project, rel), stat):
@@ -267,7 +276,7 @@ def _decide(
     for rel, stat in (listing.loose or {}).items():
         stray(ROOT, rel, stat)
 
-    renames, removes, held = _missing(listing, rows, new_files, new_seen)
+    renames, removes, held = _missing(listing, rows, new_files, new_seen, same)
     renamed = {(m.dst_project, m.dst_rel) for m in renames}
     return Plan(
         ingest=tuple(i for i in ingest if (i[0], i[1]) not in renamed),
@@ -291,13 +300,15 @@ def _missing(
     rows: Mapping[str, Mapping[str, Row]],
     new_files: dict[tuple[int, int, int], Key],
     new_seen: Mapping[Key, Seen],
+    same: set[str],
 ) -> tuple[list[Move], list[Key], list[Key]]:
-    """Rows no longer listed: a rename (same inode, size and mtime), held, or removed."""
+    """Rows no longer listed: a rename (same inode, size and mtime), held, or removed
+    (``same``: projects listed exactly as catalogued, skipped)."""
     renames: list[Move] = []
     removes: list[Key] = []
     held: list[Key] = []
     settling_sizes = {obs.size for obs in new_seen.values()}
-    for project in sorted(rows):
+    for project in sorted(rows.keys() - same):
         scanned = listing.projects.get(project)
         if scanned is None and listing.complete and project not in listing.top_names:
             scanned = GONE if project != ROOT else None  # a full pass: the folder is gone

@@ -1,4 +1,4 @@
-"""A reconcile pass: load rows, list the disk, plan, execute; one Reconciler per Library."""
+"""A reconcile pass: catalog rows (kept while unchanged), listing, plan, executor."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.catalog import File, utcnow
+from daemon.catalog import intake, utcnow
 from daemon.library import Library
 from daemon.storage.sources import Source
 from daemon.watch.execute import SourceResult, dry_run, execute
@@ -22,40 +22,43 @@ from daemon.watch.settle import SettleTracker
 log = logging.getLogger("media_sync.watch")
 
 
-def load_rows(
-    lib: Library, source: str, projects: Collection[str] | None
-) -> dict[str, dict[str, Row]]:
-    """Catalog rows of a source's projects, each the plain (size, mtime_ns, inode) it was
-    catalogued with: one sequential scan for a whole source, one indexed query per project for
-    a scoped pass (never a query per file)."""
-    table = File._meta.table_name
-    columns = f'SELECT project, rel_path, size, mtime_ns, inode FROM "{table}"'
-    rows: dict[str, dict[str, Row]] = {}
-    if projects is None:
-        cursor = lib.catalog.db.execute_sql(f"{columns} NOT INDEXED WHERE source = ?", [source])
-        for record in cursor.fetchall():
-            bucket = rows.get(record[0])
-            if bucket is None:
-                bucket = rows[record[0]] = {}
-            bucket[record[1]] = record[2:]
-        return rows
-    for project in projects:
-        cursor = lib.catalog.db.execute_sql(
-            f"{columns} WHERE source = ? AND project = ?", [source, project]
-        )
-        found = {record[1]: record[2:] for record in cursor.fetchall()}
-        if found:
-            rows[project] = found
-    return rows
+class RowCache:
+    """The catalog rows of each project, kept between passes while the project's generation
+    (bumped by the catalog's triggers on every write to its files, whichever process writes)
+    holds: an unchanged pass reads one small table instead of every row."""
 
+    def __init__(self) -> None:
+        self._catalog_id: str | None = None
+        self._rows: dict[tuple[str, str], tuple[int, dict[str, Row]]] = {}
 
-def row_totals(lib: Library, source: str) -> dict[str, int]:
-    """Catalogued files per project of a source (one aggregate query)."""
-    table = File._meta.table_name
-    cursor = lib.catalog.db.execute_sql(
-        f'SELECT project, COUNT(*) FROM "{table}" WHERE source = ? GROUP BY project', [source]
-    )
-    return {project: int(count) for project, count in cursor}
+    def load(
+        self, lib: Library, source: str, projects: Collection[str] | None
+    ) -> tuple[dict[str, dict[str, Row]], dict[str, int]]:
+        """The rows of the scanned projects (those holding any) and every project's count.
+        Generations are read before rows: a write in between only makes them look stale."""
+        catalog_id, generations = intake.generations(lib.catalog, source)
+        if catalog_id != self._catalog_id:
+            self._catalog_id, self._rows = catalog_id, {}
+        for key in [k for k in self._rows if k[0] == source and k[1] not in generations]:
+            del self._rows[key]
+        stale = [p for p, g in generations.items() if self._generation(source, p) != g]
+        if stale:
+            whole = len(stale) * 2 > len(generations)  # one scan beats many indexed queries
+            fresh = intake.project_rows(lib.catalog, source, None if whole else stale)
+            for project in stale:
+                self._rows[(source, project)] = (generations[project], fresh.get(project, {}))
+        wanted = generations.keys() if projects is None else projects
+        rows = {p: found for p in wanted if (found := self._found(source, p))}
+        totals = {p: len(found) for p in generations if (found := self._found(source, p))}
+        return rows, totals
+
+    def _generation(self, source: str, project: str) -> int | None:
+        cached = self._rows.get((source, project))
+        return cached[0] if cached is not None else None
+
+    def _found(self, source: str, project: str) -> dict[str, Row]:
+        cached = self._rows.get((source, project))
+        return cached[1] if cached is not None else {}
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Reconciler:
         self.tracker = SettleTracker()
         self.lock = threading.RLock()
         self.states: dict[str, SourceState] = {}
+        self.rows = RowCache()
 
     def state(self, source: str) -> SourceState:
         return self.states.setdefault(source, SourceState())
@@ -116,8 +120,7 @@ class Reconciler:
         upload that committed first is always listed (never pruned by a race)."""
         settings = self.lib.settings
         with self.lock:
-            totals = row_totals(self.lib, source.name)
-            rows = load_rows(self.lib, source.name, scope.projects)
+            rows, totals = self.rows.load(self.lib, source.name, scope.projects)
             listing = list_source(
                 source.root, excluded_dirs(settings.relocate_exclude), scope.projects, scope.root
             )

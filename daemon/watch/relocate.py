@@ -1,33 +1,17 @@
-"""Relocation rules (what goes where) and moves that never overwrite and never lose bytes."""
+"""Relocation rules: what the scan leaves alone, and where media found outside
+`ingest/originals/` belongs (the moves themselves: ``daemon.storage.placement``)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 from collections.abc import Collection
-from pathlib import Path
 
-from daemon.storage.conventions import (
-    LOOSE_PROJECT,
-    MANIFEST_DIR,
-    ORIGINALS,
-    THUMBNAILS,
-    fsync_dir,
-    open_locked_temp,
-    place_no_overwrite,
-    writable_dir,
-)
-from daemon.storage.hashing import CHUNK, StreamHasher, hash_file
+from daemon.storage.conventions import LOOSE_PROJECT, MANIFEST_DIR, ORIGINALS, PREVIEWS, THUMBNAILS
+from daemon.storage.placement import CopyMismatch, copy_verify_move, move_no_overwrite
 
 ROOT = ""  # the project key of the source root itself (loose files)
 
 # Project sub-folders relocation (and therefore the scan) leaves alone.
-EXCLUDED_DIRS = ("exports", "renders", "proxies", "cache", MANIFEST_DIR, THUMBNAILS)
-
-
-class CopyMismatch(OSError):
-    """A cross-filesystem copy did not read back as the source's bytes; the source is kept."""
+EXCLUDED_DIRS = ("exports", "renders", "proxies", "cache", MANIFEST_DIR, THUMBNAILS, PREVIEWS)
 
 
 def excluded_dirs(extra: Collection[str]) -> frozenset[str]:
@@ -43,42 +27,12 @@ def relocation_target(project: str, rel: str) -> tuple[str, str]:
     return project, f"{ORIGINALS}/{sub}"
 
 
-def copy_verify_move(src: Path, directory: Path, name: str) -> Path:
-    """Move across filesystems: copy to a temp file, fsync, re-read and compare hashes, place
-    without overwriting, and only then unlink the source."""
-    writable_dir(directory)
-    before = src.stat()
-    temp, fd = open_locked_temp(directory, name)  # locked: start-up cleanup leaves it alone
-    hasher = StreamHasher()
-    try:
-        with open(src, "rb") as reader, os.fdopen(os.dup(fd), "wb") as writer:
-            while chunk := reader.read(CHUNK):
-                hasher.update(chunk)
-                writer.write(chunk)
-            writer.flush()
-            os.fsync(writer.fileno())
-        shutil.copystat(src, temp)
-        after = src.stat()
-        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-            raise CopyMismatch(f"{src} changed while it was copied")
-        if hash_file(temp) != hasher.digest():
-            raise CopyMismatch(f"copy of {src} does not match its source")
-        final = place_no_overwrite(temp, directory, name)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    finally:
-        os.close(fd)
-    os.unlink(src)
-    fsync_dir(src.parent)
-    return final
-
-
-def move_no_overwrite(src: Path, directory: Path, name: str) -> Path:
-    """Move ``src`` to ``directory/name`` (or a suffixed name on a clash); the target folder is
-    checked (no symlink inside its root) before anything moves."""
-    writable_dir(directory)
-    if os.stat(directory).st_dev != src.stat().st_dev:
-        return copy_verify_move(src, directory, name)
-    return place_no_overwrite(src, directory, name)
+__all__ = [
+    "EXCLUDED_DIRS",
+    "ROOT",
+    "CopyMismatch",  # transitional re-exports: import them from daemon.storage.placement
+    "copy_verify_move",
+    "excluded_dirs",
+    "move_no_overwrite",
+    "relocation_target",
+]

@@ -14,6 +14,7 @@ from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
+from daemon.catalog import events as feed
 from daemon.catalog import utcnow
 from daemon.ingest.trash import purge_trash
 from daemon.library import Library
@@ -22,9 +23,10 @@ from daemon.storage.indexfile import catch_up_indexes
 from daemon.storage.sources import Source
 from daemon.watch import backends
 from daemon.watch.debounce import Debouncer
+from daemon.watch.heartbeat import Heartbeat
 from daemon.watch.listing import skip_name
 from daemon.watch.plan import FD_EXHAUSTED
-from daemon.watch.polling import POLL_BACKOFF, PollStats
+from daemon.watch.polling import POLL_BACKOFF
 from daemon.watch.reconcile import Reconciler, Scope, reconciler_for
 from daemon.watch.relocate import ROOT
 from daemon.watch.watchstate import Status, Timers, Tuning, Watch, describe_error, unwatched
@@ -87,13 +89,13 @@ class WatchService:
         self._lock = threading.Lock()
         self._status = Status()
         self.ready = threading.Event()  # set after the start-up reconcile
+        self.heartbeat = Heartbeat(lib.catalog, self.tuning.heartbeat, self.published)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> WatchService:
         self._thread = threading.Thread(target=self._run, name="media-sync-watch", daemon=True)
         self._thread.start()
-        self.lib.watch_status = self.status_of
-        self.lib.daemon_status = self.status
+        self.heartbeat.start()
         return self
 
     def stop(self, timeout: float = 30) -> None:
@@ -104,10 +106,8 @@ class WatchService:
             if self._thread.is_alive():
                 log.error("watcher thread did not stop within %.0fs", timeout)
         for watch in list(self.watches.values()):
-            self._stop_watch(watch)
-        if self.lib.watch_status == self.status_of:
-            self.lib.watch_status = None
-            self.lib.daemon_status = None
+            watch.stop()
+        self.heartbeat.stop()
 
     # -- status ------------------------------------------------------------------------------
     def status_of(self, source: str) -> dict[str, Any]:
@@ -121,6 +121,15 @@ class WatchService:
         body["error"] = body.get("error") or (state.last_error if state else None)
         body["last_reconcile"] = state.last_result if state else None
         return body
+
+    def published(self) -> dict[str, Any]:
+        """What the heartbeat writes into the catalog: the status and each source's."""
+        with self._lock:
+            names = set(self.watches)
+        names |= set(self.reconciler.states)
+        status = self.status()
+        del status["running"]  # the heartbeat's age says that
+        return {"status": status, "sources": {name: self.status_of(name) for name in names}}
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -138,45 +147,8 @@ class WatchService:
 
     # -- watchers ----------------------------------------------------------------------------
     def _start_watch(self, watch: Watch) -> None:
-        source, settings = watch.source, self.settings
-        choice = backends.choose(settings.watch, backends.mount_fstype(source.root))
-        watch.mode, watch.reason, watch.error = choice.mode, choice.reason, None
-        if choice.mode == "off":
-            return
-        handler = backends.CanaryHandler(EventHandler(source.name, source.root, self.debouncer))
-        interval = settings.poll_interval_seconds
-        watch.poll = PollStats(interval)
-        try:
-            watch.observer = backends.start_observer(
-                choice.mode, source.root, handler, interval, watch.poll
-            )
-        except OSError as exc:
-            if choice.mode == "native" and backends.inotify_limit(exc):
-                watch.mode, watch.reason = "polling", f"inotify limit reached ({exc.strerror})"
-                watch.observer = backends.start_observer(
-                    "polling", source.root, handler, interval, watch.poll
-                )
-            else:
-                raise
-        timeout = self.tuning.canary_timeout
-        if (
-            settings.watch == "auto"
-            and watch.mode == "native"
-            and not backends.run_canary(source.root, handler, timeout)
-        ):
-            if watch.observer is not None:
-                backends.stop_observer(watch.observer)
-            watch.mode = "polling"
-            watch.reason = f"canary event not seen within {timeout:g}s; polling"
-            watch.observer = backends.start_observer(
-                "polling", source.root, handler, interval, watch.poll
-            )
-        log.info("watching %s (%s): %s", source.name, watch.mode, watch.reason)
-
-    def _stop_watch(self, watch: Watch) -> None:
-        if watch.observer is not None:
-            backends.stop_observer(watch.observer)
-            watch.observer = None
+        inner = EventHandler(watch.source.name, watch.source.root, self.debouncer)
+        watch.start(self.settings, backends.CanaryHandler(inner), self.tuning.canary_timeout)
 
     def _try_start(self, watch: Watch) -> None:
         try:
@@ -189,6 +161,7 @@ class WatchService:
             watch.error = f"{describe_error(exc)}; retrying in {delay:g}s"
             watch.observer = None
             log.warning("watcher for %s failed to start: %s", watch.source.name, watch.error)
+        self.heartbeat.changed()
 
     def _sync_watches(self) -> None:
         """Start watchers for new/enabled sources, stop them for removed/disabled ones."""
@@ -200,7 +173,7 @@ class WatchService:
             if name not in wanted or self.watches[name].source != wanted[name]:
                 with self._lock:
                     watch = self.watches.pop(name)
-                self._stop_watch(watch)
+                watch.stop()
         for name, source in wanted.items():
             if name not in self.watches:
                 watch = Watch(source)
@@ -218,7 +191,7 @@ class WatchService:
                 continue
             if watch.observer is not None:
                 log.warning("watcher for %s died; restarting", watch.source.name)
-                self._stop_watch(watch)
+                watch.stop()
                 watch.failures += 1
                 watch.retry_at = now + min(MAX_BACKOFF, 2.0 ** (watch.failures - 1))
                 watch.error = "watcher stopped unexpectedly"
@@ -236,6 +209,7 @@ class WatchService:
         except Exception as exc:  # one failed pass never stops the service
             log.exception("reconcile of %s failed", source.name)
             self._status.last_error = f"{utcnow()} {source.name}: {type(exc).__name__}: {exc}"
+            self.heartbeat.changed()
             return time.monotonic() - started
         seconds = time.monotonic() - started
         if any(e["error"] == FD_EXHAUSTED for e in result.errors):
@@ -252,6 +226,7 @@ class WatchService:
         self._status.last_pass = summary
         if kind == "full":
             self._status.last_full = summary
+        self.heartbeat.changed()
         if result.indexed or result.removed or result.relocated or result.renamed:
             log.info(
                 "%s %s: indexed %d, removed %d, relocated %d, renamed %d",
@@ -276,30 +251,32 @@ class WatchService:
                 return
             self._pass(source, Scope(), "full")
         if not self._stop.is_set() and enabled is not None:
-            self._purge_trash()
-            self._catch_up_indexes()
+            self._chores()
 
-    def _catch_up_indexes(self) -> None:
-        """index.json files a full disk (or a failing share) left stale are rewritten."""
-        try:
-            caught_up = catch_up_indexes(self.settings)
-        except Exception:
-            log.exception("catching up stale index.json files failed; retried at the next pass")
-            return
-        if caught_up:
-            log.info("rewrote %d index.json file(s) left stale by an earlier failure", caught_up)
+    def _chores(self) -> None:
+        """With each full reconcile (and at start-up): trash past MEDIA_SYNC_TRASH_DAYS goes,
+        index.json files a full disk left stale are rewritten, the live feed's old events are
+        pruned. A chore that fails is logged and retried at the next full pass."""
+        lib = self.lib
+        chores: list[tuple[str, Callable[[], int]]] = [
+            (f"trashed file(s) older than {lib.settings.trash_days} day(s) purged",
+             lambda: purge_trash(lib)),
+            ("index.json file(s) left stale by an earlier failure rewritten",
+             lambda: catch_up_indexes(lib.settings, lib.catalog)),
+            ("old event(s) pruned from the live feed", self._prune_events),
+        ]  # fmt: skip
+        for done, chore in chores:
+            try:
+                count = chore()
+            except Exception:
+                log.exception("a chore failed (%s); retried at the next full pass", done)
+                continue
+            if count:
+                log.info("%d %s", count, done)
 
-    def _purge_trash(self) -> None:
-        """Trash past MEDIA_SYNC_TRASH_DAYS goes with each full reconcile (and at start-up)."""
-        try:
-            purged = purge_trash(self.lib)
-        except Exception:
-            log.exception("purging expired trash failed; it is retried at the next full pass")
-            return
-        if purged:
-            log.info(
-                "purged %d trashed file(s) older than %d day(s)", purged, self.settings.trash_days
-            )
+    def _prune_events(self) -> int:
+        with self.lib.catalog.write():
+            return feed.prune(self.lib.catalog)
 
     def _rescan(self, items: set[Item]) -> None:
         by_source: dict[str, set[str]] = {}
@@ -337,7 +314,7 @@ class WatchService:
             self._status.last_error = "watcher service crashed; see the log"
         finally:
             self.ready.set()
-            self.lib.catalog.db.close()  # this thread's connection
+            self.lib.catalog.release()
 
     def _loop(self) -> None:
         now = time.monotonic()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from watchdog.observers.api import BaseObserver
 
 from daemon.catalog import utcnow
+from daemon.settings import Settings
 from daemon.storage.sources import Source
 from daemon.watch import backends
 from daemon.watch.listing import out_of_fds
 from daemon.watch.plan import FD_EXHAUSTED
 from daemon.watch.polling import PollStats
+
+log = logging.getLogger("media_sync.watch")
 
 
 @dataclass
@@ -45,6 +49,41 @@ class Watch:
             body.update(poll.as_dict())
         return body
 
+    def start(self, settings: Settings, handler: backends.CanaryHandler, canary: float) -> None:
+        """Start the observer the settings and the mount call for (native falls back to polling
+        at the inotify limit, and in ``auto`` mode when no canary event arrives in time)."""
+        choice = backends.choose(settings.watch, backends.mount_fstype(self.source.root))
+        self.mode, self.reason, self.error = choice.mode, choice.reason, None
+        if choice.mode == "off":
+            return
+        root, interval = self.source.root, settings.poll_interval_seconds
+        self.poll = PollStats(interval)
+        try:
+            self.observer = backends.start_observer(choice.mode, root, handler, interval, self.poll)
+        except OSError as exc:
+            if choice.mode == "native" and backends.inotify_limit(exc):
+                self.mode, self.reason = "polling", f"inotify limit reached ({exc.strerror})"
+                self.observer = backends.start_observer(
+                    "polling", root, handler, interval, self.poll
+                )
+            else:
+                raise
+        if (
+            settings.watch == "auto"
+            and self.mode == "native"
+            and not backends.run_canary(root, handler, canary)
+        ):
+            self.stop()
+            self.mode = "polling"
+            self.reason = f"canary event not seen within {canary:g}s; polling"
+            self.observer = backends.start_observer("polling", root, handler, interval, self.poll)
+        log.info("watching %s (%s): %s", self.source.name, self.mode, self.reason)
+
+    def stop(self) -> None:
+        if self.observer is not None:
+            backends.stop_observer(self.observer)
+            self.observer = None
+
 
 @dataclass
 class Tuning:
@@ -55,6 +94,7 @@ class Tuning:
     debounce_max: float = 1.0
     registry_every: float = 5.0
     jitter: float = 0.10
+    heartbeat: float = 2.0  # the status in the catalog; stale after three missed beats
 
 
 @dataclass

@@ -16,7 +16,8 @@ from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
-from daemon.catalog import Event
+from daemon.catalog import Catalog
+from daemon.catalog import events as feed
 from daemon.errors import InvalidInput
 from ingress.deps import Lib
 from ingress.limits import INT64_MAX
@@ -28,15 +29,11 @@ KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 300.0  # clients reconnect with Last-Event-ID
 
 
-def _latest_id() -> int:
-    row = Event.select(Event.id).order_by(Event.id.desc()).first()
-    return int(row.id) if row else 0
-
-
-def _events_after(last_id: int, project: str | None, limit: int = 200) -> list[dict[str, Any]]:
-    query = Event.select().where(Event.id > last_id).order_by(Event.id).limit(limit)
-    out = []
-    for row in query:
+def _events_after(
+    catalog: Catalog, last_id: int, project: str | None, limit: int = 200
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for row in feed.after(catalog, last_id, limit):
         if project and row.project != project:
             out.append({"id": row.id, "skip": True})
             continue
@@ -48,7 +45,7 @@ def _events_after(last_id: int, project: str | None, limit: int = 200) -> list[d
             "project": row.project,
             "relative_path": row.rel_path,
         }
-        body.update(json.loads(row.data or "{}"))
+        body.update(row.data)
         out.append(body)
     return out
 
@@ -74,11 +71,15 @@ async def events(
     start = since if since is not None else _last_event_id(request.headers.get("last-event-id"))
 
     async def generate() -> AsyncGenerator[ServerSentEventMessage, None]:
-        last = start if start is not None else await anyio.to_thread.run_sync(_latest_id)
+        catalog = lib.catalog
+        if start is None:
+            last = await anyio.to_thread.run_sync(feed.latest_id, catalog)
+        else:
+            last = start
         yield ServerSentEventMessage(comment="connected", retry=1000)
         opened = quiet = time.monotonic()
         while not SHUTDOWN.is_set() and time.monotonic() - opened < MAX_STREAM_SECONDS:
-            batch = await anyio.to_thread.run_sync(_events_after, last, project)
+            batch = await anyio.to_thread.run_sync(_events_after, catalog, last, project)
             for item in batch:
                 last = item["id"]
                 if not item.get("skip"):

@@ -7,17 +7,17 @@ from typing import Any
 from litestar import get
 
 from daemon import __version__
-from daemon.watch.reconcile import reconciler_for
 from ingress.deps import Lib
-from ingress.routes.sources import source_item
+from ingress.routes.sources import held_offline, source_item, watcher
 from ingress.urls import lan_address
 
 
 @get("/health", sync_to_thread=True)
 def health(lib: Lib) -> dict[str, Any]:
     registry = lib.registry()
-    sources = [source_item(lib, s) for s in registry.sources]
-    offline = reconciler_for(lib).offline_details()  # sources this process holds offline
+    view = watcher(lib)  # the daemon's status, from the catalog (whichever process runs it)
+    offline = held_offline(lib, view)
+    sources = [source_item(lib, s, view, offline) for s in registry.sources]
     for item in sources:
         item.update(offline.get(item["name"], {"offline_reason": None, "offline_since": None}))
     catalog = lib.catalog.status()
@@ -39,7 +39,7 @@ def health(lib: Lib) -> dict[str, Any]:
         "sources": sources,
         "registry_error": registry.error,
         "offline_sources": [{"source": name, **why} for name, why in sorted(offline.items())],
-        "daemon": lib.daemon_status() if lib.daemon_status else {"running": False},
+        "daemon": view.daemon,
         "max_upload_mb": lib.settings.max_upload_mb,
         "instructions": _instructions(ok, offline),
     }

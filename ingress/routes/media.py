@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import HttpMethod, MediaType, Request, Response, get, post, route
 
-from daemon.catalog import File
+from daemon.catalog.files import FileRecord, find
 from daemon.catalog.listing import MediaQuery, list_media
 from daemon.errors import InvalidInput, MediaNotFound
 from daemon.media.previews import Previews, thumbnail_path
@@ -52,16 +52,21 @@ def media_list(
         "Play an item from its stream_url (Range supported), save it from download_url; "
         "send a selection to Resolve with POST /api/resolve/open."
     )
+    catalog = lib.catalog
     if query.paged:
-        page = list_media(ref, query)
+        page = list_media(catalog, ref.source.name, ref.name, query)
         add_urls = item_urls(base, ref)
         for item in page["media"]:
             add_urls(item)
-        head = {"project": ref.name, "source": ref.source.name, "counts": project_counts(ref)}
+        counts = project_counts(ref, catalog)
+        head = {"project": ref.name, "source": ref.source.name, "counts": counts}
         return Response({**head, **page, "instructions": hint})
 
-    def tail(kinds: dict[str, int], total: int) -> dict[str, Any]:
-        counts = kind_counts(kinds, project_facts(ref)) if query.cacheable else project_counts(ref)
+    def tail(kinds: dict[str | None, int], total: int) -> dict[str, Any]:
+        if query.cacheable:
+            counts = kind_counts(kinds, project_facts(ref, catalog))
+        else:
+            counts = project_counts(ref, catalog)
         return {
             "project": ref.name,
             "source": ref.source.name,
@@ -72,21 +77,19 @@ def media_list(
         }
 
     answers = Answers(lib.settings.state_dir / "answers")
-    body = full_listing(answers, lib.catalog.read_connection(), ref, query.validate(), base, tail)
+    body = full_listing(answers, catalog, ref, query.validate(), base, tail)
     return ClosingStream(body, media_type=MediaType.JSON)
 
 
-def _indexed_file(lib: Lib, ref: ProjectRef, raw: str) -> tuple[Any, str]:
+def _indexed_file(lib: Lib, ref: ProjectRef, raw: str) -> tuple[Any, str, FileRecord]:
     rel = raw.lstrip("/")
     check_relative(rel, "relative_path")
     path = safe_join(ref.path, rel, "relative_path")
-    row = File.get_or_none(
-        (File.source == ref.source.name) & (File.project == ref.name) & (File.rel_path == rel)
-    )
+    row = find(lib.catalog, ref.source.name, ref.name, rel)
     known = media_type(rel)
     if row is None or known is None or not path.is_file():
         raise MediaNotFound(f"{rel!r} is not indexed media in {ref.name}")
-    return path, known.mime
+    return path, known.mime, row
 
 
 def _serve(
@@ -98,7 +101,7 @@ def _serve(
     download: bool,
 ) -> FileStream:
     ref = lib.project(source, project)
-    path, mime = _indexed_file(lib, ref, relative_path)
+    path, mime, _ = _indexed_file(lib, ref, relative_path)
     return file_response(
         path,
         method=request.method,
@@ -188,8 +191,7 @@ def upload_thumbnail(
     rel, data_url = data.get("relative_path"), data.get("data_url")
     if not isinstance(rel, str) or not isinstance(data_url, str):
         raise InvalidInput('body must be {"relative_path": str, "data_url": str}')
-    _indexed_file(lib, ref, rel)
-    row = File.get(File.source == ref.source.name, File.project == ref.name, File.rel_path == rel)
+    row = _indexed_file(lib, ref, rel)[2]
     header, _, payload = data_url.partition(",")
     if not header.startswith("data:image/") or ";base64" not in header:
         raise InvalidInput("data_url must be a base64 data:image/... URL")
@@ -198,7 +200,7 @@ def upload_thumbnail(
     except (binascii.Error, ValueError) as exc:
         raise InvalidInput("data_url is not valid base64") from exc
     jpeg = validate_client_thumbnail(raw, MAX_CLIENT_THUMB)
-    sha256 = row.content.sha256
+    sha256 = row.sha256
     atomic_write_bytes(thumbnail_path(ref, sha256), jpeg, lib.settings.file_mode)
     base = base_url(request, lib.settings)
     return Response(

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 
+from daemon.catalog import projects as catalog_projects
 from daemon.catalog import utcnow
 from daemon.errors import InvalidInput
 from daemon.storage.conventions import EVENTS_JOURNAL, append_jsonl
@@ -14,7 +15,6 @@ from daemon.storage.indexfile import (
     build_index,
     project_counts,
     project_facts,
-    project_row,
     read_index,
     write_index,
 )
@@ -32,7 +32,7 @@ def project_summary(
     """
     if accessible is None:
         accessible = bool(ref.source.status()["accessible"])
-    facts = project_facts(ref)
+    facts = project_facts(ref, lib.catalog)
     base = base_url(request, lib.settings)
     return {
         "name": ref.name,
@@ -43,7 +43,7 @@ def project_summary(
         "media_url": f"{base}/api/projects/{quote(ref.name)}/media{source_query(ref.source.name)}",
         "notes": facts["notes"],
         "created_at": facts["created_at"],
-        "counts": project_counts(ref, facts),
+        "counts": project_counts(ref, lib.catalog, facts),
         "instructions": (
             f"POST files as multipart field 'file' to {upload_url(base, ref)}; "
             f"files land in {ref.name}/ingest/originals/ and duplicates are skipped."
@@ -81,12 +81,11 @@ def create(
     src = lib.source(source or data.get("source"))
     ref, created = create_project(lib.settings, src, name)
     with lib.catalog.write():
-        row = project_row(ref)
+        catalog_projects.ensure(lib.catalog, ref.source.name, ref.name)
         if created and notes:
-            row.notes = notes
-            row.save()
+            catalog_projects.set_notes(lib.catalog, ref.source.name, ref.name, notes)
     if created or not ref.index_path.exists():
-        write_index(lib.settings, ref)
+        write_index(lib.settings, ref, lib.catalog)
     body = project_summary(request, lib, ref)
     body["created"] = created
     if not created:
@@ -109,7 +108,7 @@ def fetch(
         index_error = None
     except Exception as exc:
         index_error = str(exc)
-    body = {**build_index(ref), **summary, "index_error": index_error}
+    body = {**build_index(ref, lib.catalog), **summary, "index_error": index_error}
     body["project"] = ref.name
     count = body["counts"]["files"]
     body["instructions"] = (

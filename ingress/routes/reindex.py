@@ -81,7 +81,7 @@ def reindex_project(lib: Lib, project: str, source: str | None = None) -> dict[s
     result = reconciler_for(lib).reconcile(ref.source, scope, wait_settle=_settle_wait(lib))
     body = {"project": ref.name, "source": ref.source.name, **summarize([result], [ref.source])}
     body["source"] = ref.source.name
-    body["counts"] = project_counts(ref)
+    body["counts"] = project_counts(ref, lib.catalog)
     body["instructions"] = _hint(body)
     return body
 

@@ -8,6 +8,7 @@ from typing import Any
 import anyio.to_thread
 from litestar import Response, delete, get, post
 
+from daemon.catalog import status as published
 from daemon.errors import CorruptFile, InvalidInput
 from daemon.storage.sources import (
     Source,
@@ -17,6 +18,7 @@ from daemon.storage.sources import (
     toggle_source,
 )
 from daemon.watch.reconcile import Scope, reconciler_for
+from daemon.watch.watchstate import unwatched
 from ingress.deps import Lib
 
 SOURCE_TYPES = ("local",)
@@ -24,14 +26,43 @@ REGISTRY_ERROR_HEADER = "X-Media-Sync-Registry-Error"
 MAX_LISTED_MOVES = 200
 
 
-def _with_watch(lib: Lib, status: dict[str, Any], source: Source) -> dict[str, Any]:
-    if source.refused is not None:
-        status["watch"] = {"mode": "off", "reason": "outside MEDIA_SYNC_SOURCE_PARENTS"}
-    elif lib.watch_status is not None:
-        status["watch"] = lib.watch_status(status["name"])
+Held = dict[str, dict[str, str | None]]  # source -> offline_reason, offline_since
+
+
+def watcher(lib: Lib) -> published.WatcherView:
+    """What the catalog says about the watcher, whichever process runs it."""
+    return published.read(lib.catalog)
+
+
+def held_offline(lib: Lib, view: published.WatcherView) -> Held:
+    """Sources held offline: by the running watcher (as it published) and by this process's
+    own passes (a reindex; in `serve` with the watcher, the watcher's own, always current)."""
+    held: Held = {
+        name: {"offline_reason": watch["offline_reason"], "offline_since": watch["offline_since"]}
+        for name, watch in view.sources.items()
+        if watch.get("offline_reason")
+    }
+    held.update(reconciler_for(lib).offline_details())
+    return held
+
+
+def _not_running(view: published.WatcherView) -> dict[str, Any]:
+    daemon = view.daemon
+    if daemon.get("stale"):
+        why = f"the watcher's last heartbeat was at {daemon['heartbeat_at']}; it stopped unseen"
     else:
-        status["watch"] = {"mode": "off", "reason": "the watcher does not run in this process"}
-    return status
+        why = "no watcher is running (`media-sync daemon`, or `serve` without --no-watch)"
+    return {**unwatched(), "reason": why}
+
+
+def _watch(source: Source, view: published.WatcherView, held: Held) -> dict[str, Any]:
+    if source.refused is not None:
+        return {"mode": "off", "reason": "outside MEDIA_SYNC_SOURCE_PARENTS"}
+    if not view.running:
+        return _not_running(view)
+    watch = dict(view.sources.get(source.name) or {**unwatched(), "last_reconcile": None})
+    facts = held.get(source.name) or {"offline_reason": None, "offline_since": None}
+    return {**watch, **facts, "offline": source.name in held}
 
 
 def _hint(source: Source, accessible: bool) -> str:
@@ -54,9 +85,15 @@ def _hint(source: Source, accessible: bool) -> str:
     return hint
 
 
-def source_item(lib: Lib, source: Source) -> dict[str, Any]:
-    """One source as the original listed it, plus its error, relocation switch and watch mode."""
-    item = _with_watch(lib, source.status(), source)
+def source_item(
+    lib: Lib, source: Source, view: published.WatcherView | None = None, held: Held | None = None
+) -> dict[str, Any]:
+    """One source as the original listed it, plus its error, relocation switch and watch mode
+    (``view`` and ``held``: the watcher's status, read once for a whole listing)."""
+    view = view if view is not None else watcher(lib)
+    held = held if held is not None else held_offline(lib, view)
+    item = source.status()
+    item["watch"] = _watch(source, view, held)
     item["type"] = "local"
     item["instructions"] = _hint(source, item["accessible"])
     return item
@@ -96,7 +133,10 @@ def _listing(lib: Lib) -> Response[Any]:
     headers = {}
     if registry.error:
         headers[REGISTRY_ERROR_HEADER] = registry.error.encode("ascii", "replace").decode()
-    return Response([source_item(lib, s) for s in registry.listed], headers=headers)
+    view = watcher(lib)
+    held = held_offline(lib, view)
+    listed = [source_item(lib, s, view, held) for s in registry.listed]
+    return Response(listed, headers=headers)
 
 
 def _checked_registry(lib: Lib) -> None:

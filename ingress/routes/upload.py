@@ -235,7 +235,9 @@ async def receive_multipart(request: Request[Any, Any, Any], lib: Lib, ref: Proj
             if receiver.writer is not None:
                 receiver.writer.abort()
             if receiver.received.committed:
-                warning = await anyio.to_thread.run_sync(write_index_or_mark, lib.settings, ref)
+                warning = await anyio.to_thread.run_sync(
+                    write_index_or_mark, lib.settings, ref, lib.catalog
+                )
                 receiver.received.warnings += [warning] if warning else []
     if not receiver.received.outcomes:
         raise receiver.received.stopped or InvalidInput(

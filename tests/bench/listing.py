@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import httpx
 import psutil
 
-from daemon.catalog import BaseModel, Content, File, database
+from daemon.catalog import Catalog
 from daemon.library import Library
 from daemon.settings import Settings
 from daemon.storage.projects import create_project
@@ -77,7 +77,7 @@ def rows(project: str, start: int, count: int) -> tuple[list[dict[str, Any]], li
     return contents, files
 
 
-def insert(model: type[BaseModel], rows: list[dict[str, Any]]) -> None:
+def insert(catalog: Catalog, model: Any, rows: list[dict[str, Any]]) -> None:
     """The model's own table and columns (defaults filled in), one executemany: peewee's
     per-value SQL building would take longer than the benchmark."""
     fields = model._meta.sorted_fields
@@ -87,7 +87,7 @@ def insert(model: type[BaseModel], rows: list[dict[str, Any]]) -> None:
     marks = ", ".join("?" for _ in fields)
     table = model._meta.table_name
     values = [tuple(row.get(f.name, defaults[f.name]) for f in fields) for row in rows]
-    database.cursor().executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', values)
+    catalog.db.cursor().executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', values)
 
 
 def seed(settings: Settings, sizes: list[int]) -> list[str]:
@@ -95,15 +95,15 @@ def seed(settings: Settings, sizes: list[int]) -> list[str]:
     lib = Library.open(settings)
     names, start = [], 0
     try:
-        database.execute_sql("PRAGMA cache_size = -262144")  # random hash keys: keep the B-trees
+        lib.catalog.db.execute_sql("PRAGMA cache_size = -262144")  # random keys: keep the B-trees
         for size in sizes:
             ref, _ = create_project(settings, lib.source(None), f"Bench {size}")
             names.append(ref.name)
             for i in range(start, start + size, CHUNK):
                 contents, files = rows(ref.name, i, min(CHUNK, start + size - i))
                 with lib.catalog.write():
-                    insert(Content, contents)
-                    insert(File, files)
+                    insert(lib.catalog, lib.catalog.models.Content, contents)
+                    insert(lib.catalog, lib.catalog.models.File, files)
             start += size
     finally:
         lib.close()

@@ -1,15 +1,22 @@
-"""Benchmark: an unchanged full reconcile vs a bare os.scandir + stat walk of the same tree.
+"""Benchmark: first indexing of many small dropped files, and an unchanged reconcile vs a walk.
 
-Targets (issue 3): reconcile <= 3x the bare walk at 100,000 files in 20 projects, and the
-200k/100k time ratio <= 2.2. First-time indexing (hash + catalog + index.json) is reported in
-files/s and MB/s on a sample project. Run: `.venv/bin/python tests/bench/reconcile.py [N]`.
+(a) First indexing: ``--files`` small files (20,000 by default, ``--large`` for 100,000) spread
+over 20 projects (sub-folders of 500) are dropped on a source and indexed by one full
+reconcile pass (hash, catalog, journals, index.json): files/s. Target (issue 12) >= 2,000.
+(b) Unchanged reconcile: the same tree reconciled again (nothing to do) against a bare
+``os.scandir`` + ``lstat`` walk of the same tree, measured in the same run, alternately, best
+of five each: the ratio. Target <= 1.5x.
+Each figure is measured ``--runs`` times (a fresh tree and catalog each run) and reported as
+best and median. ``--previews`` runs the thumbnail/metadata workers during the first indexing,
+as the daemon does. Run: `.venv/bin/python tests/bench/reconcile.py [--large] [--runs 3]`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -17,54 +24,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from daemon.catalog import Content, File
 from daemon.library import Library
+from daemon.media.previews import Previews
 from daemon.settings import Settings
 from daemon.watch.reconcile import Reconciler, Scope
 
 PROJECTS = 20
 PER_DIR = 500
 REPEAT = 5
+FIRST_TARGET = 2000.0  # files/s
+RATIO_TARGET = 1.5
 
 
-def make_tree(root: Path, start: int, count: int) -> list[tuple[str, str, os.stat_result]]:
-    """``count`` small .mov files spread over 20 projects (sub-folders of 500)."""
-    made = []
-    for i in range(start, start + count):
+def make_tree(root: Path, count: int) -> None:
+    """``count`` small, distinct .mov files spread over 20 projects (sub-folders of 500)."""
+    for i in range(count):
         project = f"P{i % PROJECTS + 1}-Bench"
-        rel = f"ingest/originals/d{(i // PROJECTS) // PER_DIR}/clip{i:07d}.mov"
-        path = root / project / rel
+        path = root / project / f"ingest/originals/d{(i // PROJECTS) // PER_DIR}/clip{i:07d}.mov"
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        os.write(fd, i.to_bytes(8, "little"))
+        os.write(fd, b"bench-%09d" % i)
         os.close(fd)
-        made.append((project, rel, os.stat(path)))
-    return made
-
-
-def seed_catalog(lib: Library, made: list[tuple[str, str, os.stat_result]]) -> None:
-    """Catalog rows exactly as ingest leaves them (hashes stand in: this pass never reads them)."""
-    contents, files = [], []
-    for project, rel, st in made:
-        key = hashlib.blake2b(f"{project}/{rel}".encode(), digest_size=32).hexdigest()
-        contents.append({"blake3": key, "sha256": key, "size": st.st_size, "kind": "video"})
-        files.append(
-            {
-                "source": "primary",
-                "project": project,
-                "rel_path": rel,
-                "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns,
-                "inode": st.st_ino,
-                "content": key,
-                "origin": "drop",
-            }
-        )
-    with lib.catalog.write():
-        for i in range(0, len(files), 5000):
-            Content.insert_many(contents[i : i + 5000]).execute()
-            File.insert_many(files[i : i + 5000]).execute()
 
 
 def bare_walk(root: Path) -> int:
@@ -80,83 +61,97 @@ def bare_walk(root: Path) -> int:
     return count
 
 
-def best(fn: object, repeat: int = REPEAT) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
-def measure(lib: Library, root: Path, n: int) -> tuple[float, float]:
-    reconciler = Reconciler(lib)
-    source = lib.source(None)
-
-    def reconcile() -> None:
-        result = reconciler.pass_source(source, Scope())
-        assert result.unchanged == n and not result.indexed and not result.removed, result
-
-    bare_walk(root)  # warm the dentry/inode caches for both
-    walk = reconcile_t = float("inf")
-    for _ in range(REPEAT):
-        walk = min(walk, best(lambda: bare_walk(root), 1))
-        reconcile_t = min(reconcile_t, best(reconcile, 1))
-    print(f"{n:>8,} files: bare walk {walk:.3f}s, unchanged reconcile {reconcile_t:.3f}s, "
-          f"ratio {reconcile_t / walk:.2f}x (target <= 3x)")  # fmt: skip
-    return walk, reconcile_t
-
-
-def first_time_indexing(base: Path, files: int = 2000, size: int = 256 * 1024) -> None:
-    root, state = base / "first", base / "first-state"
-    settings = Settings.from_env(
-        {"MEDIA_SYNC_PROJECTS_ROOT": str(root), "MEDIA_SYNC_STATE_DIR": str(state),
-         "MEDIA_SYNC_SETTLE_SECONDS": "0"}
-    )  # fmt: skip
-    originals = root / "P1-First" / "ingest" / "originals"
-    originals.mkdir(parents=True)
-    block = os.urandom(size)
-    for i in range(files):
-        (originals / f"clip{i:05d}.mov").write_bytes(i.to_bytes(8, "little") + block[8:])
-    lib = Library.open(settings)
+def first_indexing(lib: Library, reconciler: Reconciler, n: int, previews: bool) -> float:
+    """Seconds one full pass takes to index ``n`` new files."""
+    workers = Previews(lib, lib.settings.thumbnail_workers) if previews else None
+    if workers is not None:
+        workers.start()
     try:
         started = time.perf_counter()
-        result = Reconciler(lib).pass_source(lib.source(None), Scope())
+        result = reconciler.pass_source(lib.source(None), Scope())
         took = time.perf_counter() - started
     finally:
+        if workers is not None:
+            workers.stop()
+    assert result.indexed == n and not result.errors, result.as_dict()
+    return took
+
+
+def unchanged_ratio(lib: Library, reconciler: Reconciler, root: Path, n: int) -> float:
+    """Best unchanged reconcile over best bare walk, measured alternately (wall time; the
+    CPU-time ratio, steadier on a shared machine, is printed beside it)."""
+    source = lib.source(None)
+    bare_walk(root)  # warm the dentry/inode caches for both
+    walk = again = walk_cpu = again_cpu = float("inf")
+    for _ in range(REPEAT):
+        started, cpu = time.perf_counter(), time.process_time()
+        bare_walk(root)
+        walk = min(walk, time.perf_counter() - started)
+        walk_cpu = min(walk_cpu, time.process_time() - cpu)
+        started, cpu = time.perf_counter(), time.process_time()
+        result = reconciler.pass_source(source, Scope())
+        again = min(again, time.perf_counter() - started)
+        again_cpu = min(again_cpu, time.process_time() - cpu)
+        assert result.unchanged == n and not (result.indexed or result.removed), result.as_dict()
+    print(
+        f"  unchanged reconcile {again:.3f}s, bare walk {walk:.3f}s: {again / walk:.2f}x "
+        f"(CPU time {again_cpu / walk_cpu:.2f}x)"
+    )
+    return again / walk
+
+
+def one_run(base: Path, n: int, previews: bool) -> tuple[float, float]:
+    root, state = base / "projects", base / "state"
+    root.mkdir()
+    make_tree(root, n)
+    settings = Settings.from_env(
+        {
+            "MEDIA_SYNC_PROJECTS_ROOT": str(root),
+            "MEDIA_SYNC_STATE_DIR": str(state),
+            "MEDIA_SYNC_SETTLE_SECONDS": "0",
+        }
+    )
+    lib = Library.open(settings)
+    try:
+        reconciler = Reconciler(lib)
+        took = first_indexing(lib, reconciler, n, previews)
+        rate = n / took
+        print(f"  first indexing: {n:,} files in {took:.2f}s = {rate:,.0f} files/s")
+        ratio = unchanged_ratio(lib, reconciler, root, n)
+    finally:
         lib.close()
-    assert result.indexed == files, result
-    print(f"first-time indexing: {files} files of {size // 1024} KiB in {took:.2f}s = "
-          f"{files / took:,.0f} files/s, {result.hashed_bytes / took / 1e6:,.1f} MB/s hashed")  # fmt: skip
+    return rate, ratio
 
 
 def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    base = Path(tempfile.mkdtemp(prefix="media-sync-bench-"))
-    try:
-        first_time_indexing(base)
-        root, state = base / "projects", base / "state"
-        root.mkdir()
-        settings = Settings.from_env(
-            {"MEDIA_SYNC_PROJECTS_ROOT": str(root), "MEDIA_SYNC_STATE_DIR": str(state)}
-        )
-        lib = Library.open(settings)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--large", action="store_true", help="100,000 files")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--previews", action="store_true", help="run the preview workers too")
+    args = parser.parse_args()
+    n = 100_000 if args.large else args.files
+    rates, ratios = [], []
+    for run in range(args.runs):
+        print(f"run {run + 1}/{args.runs}: {n:,} files in {PROJECTS} projects")
+        base = Path(tempfile.mkdtemp(prefix="media-sync-bench-"))
         try:
-            seed_catalog(lib, make_tree(root, 0, n))
-            Reconciler(lib).pass_source(lib.source(None), Scope())  # writes each index.json once
-            walk1, rec1 = measure(lib, root, n)
-            seed_catalog(lib, make_tree(root, n, n))
-            Reconciler(lib).pass_source(lib.source(None), Scope())
-            walk2, rec2 = measure(lib, root, 2 * n)
+            rate, ratio = one_run(base, n, args.previews)
         finally:
-            lib.close()
-        print(f"scaling {2 * n:,}/{n:,}: reconcile {rec2 / rec1:.2f}x (target <= 2.2), "
-              f"bare walk {walk2 / walk1:.2f}x")  # fmt: skip
-        ok = rec1 <= 3 * walk1 and rec2 / rec1 <= 2.2
-        print("PASS" if ok else "FAIL")
-        return 0 if ok else 1
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+            shutil.rmtree(base, ignore_errors=True)
+        rates.append(rate)
+        ratios.append(ratio)
+    print(
+        f"first indexing: best {max(rates):,.0f} files/s, median "
+        f"{statistics.median(rates):,.0f} files/s (target >= {FIRST_TARGET:,.0f})"
+    )
+    print(
+        f"unchanged reconcile / bare walk: best {min(ratios):.2f}x, median "
+        f"{statistics.median(ratios):.2f}x (target <= {RATIO_TARGET}x)"
+    )
+    ok = max(rates) >= FIRST_TARGET and min(ratios) <= RATIO_TARGET
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.catalog import SCHEMA_VERSION, Catalog, Meta
+from daemon.catalog import SCHEMA_VERSION, Catalog
 from daemon.errors import CatalogError
 from tests.support.server import REPO
 
@@ -21,7 +21,7 @@ def test_wal_busy_timeout_and_schema_version(tmp_path: Path) -> None:
         assert catalog.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert catalog.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
         assert catalog.db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert catalog.schema_version() == SCHEMA_VERSION == 5
+        assert catalog.schema_version() == SCHEMA_VERSION == 6
     finally:
         catalog.close()
     # The WAL mode is persistent in the file, seen by a plain sqlite3 connection too.
@@ -34,8 +34,9 @@ def test_opening_twice_is_idempotent(tmp_path: Path) -> None:
     Catalog.open(path).close()
     again = Catalog.open(path)
     try:
-        assert again.schema_version() == 5
-        assert [r.value for r in Meta.select().where(Meta.key == "schema_version")] == ["5"]
+        assert again.schema_version() == 6
+        Meta = again.models.Meta
+        assert [r.value for r in Meta.select().where(Meta.key == "schema_version")] == ["6"]
     finally:
         again.close()
 
@@ -53,11 +54,11 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from daemon.catalog import Catalog, Event
+    from daemon.catalog import Catalog, events
     catalog = Catalog.open(Path(sys.argv[1]))
     for i in range(300):
         with catalog.write():
-            Event.insert(type="test", source=sys.argv[2], rel_path=str(i)).execute()
+            events.add(catalog, "test", sys.argv[2], None, str(i), {})
     catalog.close()
     print("done")
     """

@@ -25,7 +25,7 @@ from watchdog.observers.inotify import InotifyObserver
 
 from daemon.storage.conventions import TEMP_PREFIX
 from ingress.app import create_app
-from tests.support.helpers import settings_for
+from tests.support.env import settings_for
 from tests.support.server import LiveServer, serving
 
 BOUNDARY = "hardeningBoundary7f3a"

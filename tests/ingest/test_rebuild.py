@@ -11,7 +11,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from ingress.app import create_app
-from tests.support.helpers import env_for, run_cli, settings_for
+from tests.support.env import env_for, run_cli, settings_for
 
 CLIP = os.urandom(20_000)
 

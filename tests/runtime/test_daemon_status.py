@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from daemon.watch.watchstate import Tuning
 from tests.support.server import LiveServer, start_server
 from tests.support.waiting import wait_until
 
-BEAT = 0.5
-ENV = {"MEDIA_SYNC_HEARTBEAT_SECONDS": str(BEAT), "MEDIA_SYNC_WATCH": "polling"}
+BEAT = Tuning().heartbeat  # what `media-sync daemon` beats at
+ENV = {"MEDIA_SYNC_WATCH": "polling"}
 
 
 def _health(http: httpx.Client) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def test_a_killed_daemon_reads_as_not_running_after_three_missed_beats(
             daemon.process.wait(10)
             killed = time.monotonic()
             gone = wait_until(
-                lambda: (status := _daemon(http))["stale"] and status, 10, what="stale"
+                lambda: (status := _daemon(http))["stale"] and status, 4 * BEAT + 5, what="stale"
             )
             seconds = time.monotonic() - killed
             assert gone["running"] is False and gone["stopped_at"] is None

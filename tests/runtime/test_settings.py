@@ -28,9 +28,9 @@ EXPECTED_DEFAULTS = {
     "poll_interval_seconds": 5.0,
     "settle_seconds": 2.0,
     "reconcile_interval_seconds": 900.0,
-    "heartbeat_seconds": 5.0,
     "relocate_exclude": (),
     "thumbnail_workers": 2,
+    "preview_workers": 1,
     "resolve_lease_seconds": 120.0,
     "resolve_max_attempts": 3,
     "trash_days": 30,
@@ -71,9 +71,9 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_POLL_INTERVAL_SECONDS": "0.5",
         "MEDIA_SYNC_SETTLE_SECONDS": "0",
         "MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS": "60",
-        "MEDIA_SYNC_HEARTBEAT_SECONDS": "2.5",
         "MEDIA_SYNC_RELOCATE_EXCLUDE": "edits,grades",
         "MEDIA_SYNC_THUMBNAIL_WORKERS": "4",
+        "MEDIA_SYNC_PREVIEW_WORKERS": "3",
         "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": "30",
         "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "7",
         "MEDIA_SYNC_TRASH_DAYS": "0",
@@ -103,9 +103,9 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         0.0,
         60.0,
     )
-    assert s.heartbeat_seconds == 2.5
     assert s.relocate_exclude == ("edits", "grades")
     assert (s.thumbnail_workers, s.resolve_lease_seconds, s.resolve_max_attempts) == (4, 30.0, 7)
+    assert s.preview_workers == 3
     assert s.trash_days == 0
     assert s.allowed_hosts == ("nas.local", "media.example")
     assert s.source_parents == (tmp_path / "mnt", tmp_path / "media")
@@ -134,7 +134,6 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         ("MEDIA_SYNC_SETTLE_SECONDS", "nan"),
         ("MEDIA_SYNC_POLL_INTERVAL_SECONDS", "0"),
         ("MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS", "inf"),
-        ("MEDIA_SYNC_HEARTBEAT_SECONDS", "0"),
         ("MEDIA_SYNC_PROJECTS_ROOT", ""),
         ("MEDIA_SYNC_PROJECTS_ROOT", "   "),
         ("MEDIA_SYNC_STATE_DIR", ""),

@@ -162,3 +162,18 @@ def test_a_missing_file_is_held_while_a_same_size_copy_settles() -> None:
     files = {"ingest/originals/b.mov": Stat(100, 9, 2)}
     plan = plan_source(_listing(files), _rows(catalog), {P: 1}, {}, 0.0, 5.0)
     assert plan.held == ((P, "ingest/originals/a.mov"),) and not plan.removes
+
+
+@given(catalogs, st.booleans())
+def test_a_listing_just_as_catalogued_plans_nothing_and_counts_every_file(catalog, plain) -> None:
+    """The common pass (nothing changed) in any form a listing holds its stats in."""
+    files = {rel: tuple(s) if plain else s for rel, s in catalog.items()}
+    plan = _plan(catalog, files)
+    assert plan.unchanged == len(catalog) and plan.offline is None
+    assert not (plan.ingest or plan.removes or plan.renames or plan.settling or plan.held)
+
+
+@given(catalogs, listings)
+def test_a_listing_of_plain_tuples_plans_as_one_of_stats(catalog, files) -> None:
+    plain = {rel: tuple(s) for rel, s in files.items()}
+    assert _plan(catalog, plain) == _plan(catalog, files)

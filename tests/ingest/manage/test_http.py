@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.factories import make_video
-from tests.ingest.manage.helpers import index_entries
+from tests.support.files import index_entries
 from tests.support.server import serving
 
 

@@ -10,15 +10,10 @@ from litestar.testing import TestClient
 
 from daemon.ingest.pipeline import ingest_in_place
 from daemon.library import Library
-from tests.ingest.manage.helpers import (
-    events,
-    index_entries,
-    jpeg,
-    jsonl,
-    new_project,
-    rows,
-    upload,
-)
+from tests.ingest.manage.helpers import jpeg, rows
+from tests.support.api import create_project as new_project
+from tests.support.api import upload
+from tests.support.files import events, index_entries, jsonl
 
 
 def move(client: TestClient[Any], project: str, paths: list[str], target: str) -> Any:
@@ -39,7 +34,7 @@ def test_a_move_carries_identity_uploaded_at_and_tags_and_is_journalled(
     (fa / "ingest/originals/day1").mkdir()
     jpeg(tmp_path, "c.jpg", variant=2).rename(fa / "ingest/originals/day1/c.jpg")
     ingest_in_place(lib, lib.project(None, a), "ingest/originals/day1/c.jpg")
-    before = rows("primary", a)
+    before = rows(client, "primary", a)
 
     response = move(client, a, [rel, "ingest/originals/day1/c.jpg", "ingest/originals/no.jpg"], b)
     assert response.status_code == 200, response.text
@@ -51,8 +46,8 @@ def test_a_move_carries_identity_uploaded_at_and_tags_and_is_journalled(
     assert (body["duplicates"], body["missing"]) == ([], ["ingest/originals/no.jpg"])
     assert (body["target_project"], body["target_source"], body["status"]) == (b, "primary", "ok")
     assert (fb / rel).read_bytes() == original.read_bytes() and not (fa / rel).exists()
-    after = rows("primary", b)
-    assert rows("primary", a) == {}
+    after = rows(client, "primary", b)
+    assert rows(client, "primary", a) == {}
     for path, row in before.items():
         assert (after[path].id, after[path].uploaded_at) == (row.id, row.uploaded_at)
     assert index_entries(fb)[rel]["tags"] == ["x"]
@@ -74,14 +69,14 @@ def test_a_stale_duplicate_record_is_no_duplicate_the_only_copy_is_moved(
     rel = upload(client, a, original)["path"]
     stale = upload(client, b, original)["path"]
     os.unlink(fb / stale)  # the target's record now points at nothing
-    uploaded_at = rows("primary", a)[rel].uploaded_at
+    uploaded_at = rows(client, "primary", a)[rel].uploaded_at
 
     body = move(client, a, [rel], b).json()
     assert body["moved"] == [{"from": rel, "to": rel}] and body["duplicates"] == []
     assert (fb / rel).read_bytes() == original.read_bytes()
     assert not (fa / rel).exists()
     assert client.get(f"/api/projects/{a}/trash").json()["items"] == []
-    target_rows = rows("primary", b)
+    target_rows = rows(client, "primary", b)
     assert list(target_rows) == [rel] and target_rows[rel].uploaded_at == uploaded_at
 
 
@@ -102,7 +97,7 @@ def test_a_live_duplicate_trashes_the_source_and_is_reported(
     assert [i["relative_path"] for i in trash] == [rel]
     assert (fa / trash[0]["trash_path"]).read_bytes() == original.read_bytes()
     assert (fb / kept).stat().st_mtime_ns == kept_mtime
-    assert rows("primary", a) == {} and list(rows("primary", b)) == [kept]
+    assert rows(client, "primary", a) == {} and list(rows(client, "primary", b)) == [kept]
     assert events(fa)[-1]["payload"]["duplicates"] == [rel]
 
 
@@ -141,7 +136,7 @@ def test_a_move_to_another_source_keeps_the_row_and_both_indexes(
     b = made.json()["name"]
     original = jpeg(tmp_path, "a.jpg", variant=9)
     rel = upload(client, a, original)["path"]
-    row_id = rows("primary", a)[rel].id
+    row_id = rows(client, "primary", a)[rel].id
     response = client.post(
         f"/api/projects/{a}/media/move",
         json={"relative_paths": [rel], "target_project": b, "target_source": "nas"},
@@ -152,5 +147,5 @@ def test_a_move_to_another_source_keeps_the_row_and_both_indexes(
         [{"from": rel, "to": rel}],
     )
     assert (nas / b / rel).read_bytes() == original.read_bytes()
-    assert rows("nas", b)[rel].id == row_id and rows("primary", a) == {}
+    assert rows(client, "nas", b)[rel].id == row_id and rows(client, "primary", a) == {}
     assert list(index_entries(nas / b)) == [rel] and index_entries(roots[0] / a) == {}

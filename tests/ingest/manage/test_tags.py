@@ -13,7 +13,10 @@ from daemon.library import Library
 from daemon.settings import Settings
 from daemon.watch.reconcile import Scope, reconciler_for
 from ingress.app import create_app
-from tests.ingest.manage.helpers import events, index_entries, jpeg, new_project, rows, upload
+from tests.ingest.manage.helpers import jpeg, rows
+from tests.support.api import create_project as new_project
+from tests.support.api import upload
+from tests.support.files import events, index_entries
 
 
 def tag(client: TestClient[Any], project: str, body: dict[str, Any]) -> Any:
@@ -69,7 +72,7 @@ def test_tags_survive_a_rename_on_disk(
     os.rename(folder / rel, folder / "ingest/originals/sub/b.jpg")
     result = reconciler_for(lib).reconcile(lib.source(None), Scope(), wait_settle=3)
     assert result.renamed == 1, result.as_dict()
-    assert list(rows("primary", project)) == ["ingest/originals/sub/b.jpg"]
+    assert list(rows(client, "primary", project)) == ["ingest/originals/sub/b.jpg"]
     assert index_entries(folder)["ingest/originals/sub/b.jpg"]["tags"] == ["keep"]
 
 
@@ -85,7 +88,7 @@ def test_tags_survive_a_rebuild_of_the_catalog(
     report = rebuild(settings, progress=lambda _: None)
     assert report.files == 2
     with TestClient(create_app(settings)) as client:
-        found = rows("primary", project)
+        found = rows(client, "primary", project)
         assert (found[rel].tags, found[other].tags) == ('["b-roll","hero"]', "[]")
         entries = index_entries(roots[0] / project)
         assert (entries[rel]["tags"], entries[other]["tags"]) == (["b-roll", "hero"], [])
@@ -104,7 +107,7 @@ def test_tags_survive_the_watcher_adopting_a_lost_catalog(
         lib: Library = client.app.state.library
         result = reconciler_for(lib).reconcile(lib.source(None), Scope(), wait_settle=3)
         assert result.indexed == 1, result.as_dict()
-        assert rows("primary", project)[rel].tags == '["keeper"]'
+        assert rows(client, "primary", project)[rel].tags == '["keeper"]'
         listed = client.get(f"/api/projects/{project}/media?tag=keeper").json()["media"]
         assert [item["relative_path"] for item in listed] == [rel]
         assert index_entries(roots[0] / project)[rel]["tags"] == ["keeper"]

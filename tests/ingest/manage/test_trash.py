@@ -17,15 +17,10 @@ from daemon.ingest.pipeline import ingest_in_place
 from daemon.ingest.trash import TRASH_JOURNAL, purge_project, purge_trash
 from daemon.library import Library
 from daemon.settings import Settings
-from tests.ingest.manage.helpers import (
-    events,
-    index_entries,
-    jpeg,
-    jsonl,
-    new_project,
-    rows,
-    upload,
-)
+from tests.ingest.manage.helpers import jpeg, rows
+from tests.support.api import create_project as new_project
+from tests.support.api import upload
+from tests.support.files import events, index_entries, jsonl
 
 
 def delete(client: TestClient[Any], project: str, paths: object) -> Any:
@@ -57,7 +52,7 @@ def test_delete_trashes_and_restore_brings_back_uploaded_at_and_tags(
     assert not (folder / rel).exists()
     assert (folder / trash_path).read_bytes() == source_file.read_bytes()
     assert rel not in index_entries(folder)
-    assert rows("primary", project) == {}
+    assert rows(client, "primary", project) == {}
     listing = client.get(f"/api/projects/{project}/media").json()
     assert [item["relative_path"] for item in listing["media"]] == []
     assert events(folder)[-1]["event"] == "media_deleted"

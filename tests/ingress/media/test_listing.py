@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from daemon.catalog import Catalog, Content, File, Project
+from daemon.catalog import Catalog, projects
 from daemon.catalog.listing import BATCH
 from daemon.settings import Settings
 
@@ -116,9 +116,15 @@ def test_bad_listing_parameters_are_400(client: TestClient[Any], params: str) ->
 def _bulk_rows(
     settings: Settings, project: str, count: int, catalog: Catalog | None = None
 ) -> list[str]:
-    """Catalog rows for ``count`` files, written straight into sqlite (listing only reads rows).
-    Pass the app's catalog when the test writes through the app afterwards."""
-    catalog = catalog or Catalog.open(settings.catalog_path)
+    """Catalog rows for ``count`` files, written straight into sqlite (listing only reads rows)
+    through ``catalog`` (the app's), or through a catalog of its own on the same file."""
+    if catalog is None:
+        own = Catalog.open(settings.catalog_path)
+        try:
+            return _bulk_rows(settings, project, count, own)
+        finally:
+            own.close()
+    m = catalog.models
     rng = random.Random(7)
     names = []
     contents, files = [], []
@@ -151,10 +157,10 @@ def _bulk_rows(
             }
         )
     with catalog.write():
-        Project.get_or_create(source="primary", name=project)
+        projects.ensure(catalog, "primary", project)
         for start in range(0, count, 500):
-            Content.insert_many(contents[start : start + 500]).on_conflict_ignore().execute()
-            File.insert_many(files[start : start + 500]).execute()
+            m.Content.insert_many(contents[start : start + 500]).on_conflict_ignore().execute()
+            m.File.insert_many(files[start : start + 500]).execute()
     return names
 
 
@@ -257,3 +263,24 @@ def test_listing_of_missing_project_is_404_and_creates_nothing(
     before = sorted(p.name for p in Path(settings.projects_root).iterdir())
     assert client.get("/api/projects/P9-Nope/media").status_code == 404
     assert sorted(p.name for p in Path(settings.projects_root).iterdir()) == before
+
+
+def test_a_copy_dropped_beside_the_same_bytes_names_the_earlier_copy(
+    client: TestClient[Any],
+) -> None:
+    project = _create(client)
+    for name, color in (("a.jpg", (1, 1, 1)), ("b.jpg", (2, 2, 2))):
+        response = client.post(
+            f"/api/projects/{project}/upload", files={"file": (name, _jpeg(color))}
+        )
+        assert response.status_code == 200, response.text
+    catalog = client.app.state.library.catalog
+    File = catalog.models.File
+    with catalog.write():  # what the drop pipeline records for a copy the project already held
+        File.update(duplicate_of="ingest/originals/a.jpg").where(
+            File.rel_path == "ingest/originals/b.jpg"
+        ).execute()
+    expected = {"ingest/originals/a.jpg": None, "ingest/originals/b.jpg": "ingest/originals/a.jpg"}
+    for params in ("sort=name", "sort=name&limit=10"):
+        body = client.get(f"/api/projects/{project}/media?{params}").json()
+        assert {i["relative_path"]: i["duplicate_of"] for i in body["media"]} == expected

@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from daemon.catalog import Content, File
+from daemon.catalog import contents, files
 from daemon.catalog.listing import BATCH
 from daemon.settings import Settings
 from ingress.listanswer import MIN_CACHED
@@ -63,9 +63,10 @@ def test_every_change_to_the_project_shows_at_once(
     assert "ingest/originals/new.jpg" in {i["relative_path"] for i in after_upload["media"]}
     catalog = client.app.state.library.catalog
     target = names[7]
-    blake3 = File.get(File.rel_path == target).blake3
+    row = files.find(catalog, "primary", project, target)
+    assert row is not None
     with catalog.write():  # what the metadata worker does: a content row changes
-        Content.update(width=1234).where(Content.blake3 == blake3).execute()
+        contents.record_metadata(catalog, row.blake3, {"width": 1234})
     widths = {i["relative_path"]: i["width"] for i in listing(client, project)["media"]}
     assert widths[target] == 1234
     tagged = client.post(
@@ -128,7 +129,8 @@ def test_answers_are_named_by_the_catalog_they_came_from(
     _bulk_rows(settings, project, COUNT)
     listing(client, project)
     catalog = client.app.state.library.catalog
-    before = catalog.db.execute_sql("SELECT value FROM meta WHERE key = 'catalog_id'").fetchone()
+    Meta = catalog.models.Meta
+    before = Meta.select(Meta.value).where(Meta.key == "catalog_id").tuples().first()
     assert before is not None and len(before[0]) == 16
     names = answers(settings)
     assert names and before[0] in names[0]

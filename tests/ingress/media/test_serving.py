@@ -140,12 +140,13 @@ def test_events_resume_after_last_event_id(client: object, tmp_path: Path) -> No
     project = client.post("/api/projects", json={"name": "Resume"}).json()["name"]
     client.post(f"/api/projects/{project}/upload", files={"file": ("a.mov", b"1" * 10)})
     client.post(f"/api/projects/{project}/upload", files={"file": ("b.mov", b"2" * 10)})
-    events = [e for e in _events_after(0, project) if e["type"] == "stored"]
+    catalog = client.app.state.library.catalog
+    events = [e for e in _events_after(catalog, 0, project) if e["type"] == "stored"]
     assert [e["relative_path"] for e in events] == [
         "ingest/originals/a.mov",
         "ingest/originals/b.mov",
     ]
-    later = _events_after(int(str(events[0]["id"])), project)
+    later = _events_after(catalog, int(str(events[0]["id"])), project)
     assert [e["relative_path"] for e in later if e["type"] == "stored"] == [
         "ingest/originals/b.mov"
     ]

@@ -187,7 +187,11 @@ def test_dedup_is_per_project(client: Client, settings: Settings) -> None:
         assert (settings.projects_root / project / "ingest/originals/clip.mov").read_bytes() == CLIP
 
 
-def test_phantom_duplicate_is_stored_again(client: Client, settings: Settings) -> None:
+def test_a_gone_copy_is_stored_again_and_keeps_its_record(
+    client: Client, settings: Settings
+) -> None:
+    """Bytes catalogued in the project whose file is gone (hand-moved or deleted) are no
+    duplicate: the upload stores them again and restores the record (uploaded_at)."""
     project = create_project(client, "Shoot")
     folder = settings.projects_root / project
     first = upload_bytes(client, project, "clip.mov", CLIP)
@@ -195,12 +199,14 @@ def test_phantom_duplicate_is_stored_again(client: Client, settings: Settings) -
     before = client.get(f"/api/projects/{project}").json()["counts"]["removed_missing_records"]
     again = upload_bytes(client, project, "clip.mov", CLIP)
     assert again["status"] == "stored"
+    assert again["uploaded_at"] == first["uploaded_at"]
     assert (folder / again["path"]).read_bytes() == CLIP
     after = client.get(f"/api/projects/{project}").json()["counts"]["removed_missing_records"]
-    assert after == before + 1
+    assert after == before == 0
     index = index_doc(folder)
-    assert index["counts"]["removed_missing_records"] == after
     assert [f["relative_path"] for f in index["files"]] == [again["path"]]
+    assert [f["uploaded_at"] for f in index["files"]] == [first["uploaded_at"]]
+    assert journal(folder)[-1]["action"] == "restored"
 
 
 def test_name_clash_gets_suffix(client: Client, settings: Settings) -> None:

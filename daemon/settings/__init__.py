@@ -9,8 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import SettingsError
-
-WATCH_MODES = ("auto", "native", "polling", "off")
+from daemon.settings.parsers import (
+    WATCH_MODES as WATCH_MODES,
+)
+from daemon.settings.parsers import (
+    _csv,
+    _file_mode,
+    _log_level,
+    _non_negative_float,
+    _non_negative_int,
+    _path,
+    _paths,
+    _port,
+    _positive_float,
+    _positive_int,
+    _text,
+    _token,
+    _watch,
+)
 
 
 @dataclass(frozen=True)
@@ -22,89 +38,6 @@ class Setting:
     default: str
     help: str
     parse: Callable[[str], Any]
-
-
-def _path(value: str) -> Path:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return Path(value).expanduser().absolute()
-
-
-def _port(value: str) -> int:
-    port = int(value)
-    if not 1 <= port <= 65535:
-        raise ValueError("must be between 1 and 65535")
-    return port
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return number
-
-
-def _non_negative_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError("must be a whole number of at least 0")
-    return number
-
-
-def _non_negative_float(value: str) -> float:
-    number = float(value)
-    if not number >= 0 or number == float("inf"):
-        raise ValueError("must be a finite number of at least 0")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    number = _non_negative_float(value)
-    if number == 0:
-        raise ValueError("must be greater than 0")
-    return number
-
-
-def _file_mode(value: str) -> int:
-    mode = int(value, 8)
-    if not 0 <= mode <= 0o777:
-        raise ValueError("must be an octal file mode such as 0644")
-    if not mode & 0o400:
-        raise ValueError("must leave the file readable by its owner")
-    return mode
-
-
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
-def _watch(value: str) -> str:
-    mode = value.strip().lower()
-    if mode not in WATCH_MODES:
-        raise ValueError(f"must be one of {', '.join(WATCH_MODES)}")
-    return mode
-
-
-def _log_level(value: str) -> str:
-    level = value.strip().upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
-    return level
-
-
-def _text(value: str) -> str:
-    return value.strip()
-
-
-def _paths(value: str) -> tuple[Path, ...]:
-    return tuple(_path(part) for part in _csv(value))
-
-
-def _token(value: str) -> str:
-    token = value.strip()
-    if token and (len(token) < 16 or any(c.isspace() or not c.isprintable() for c in token)):
-        raise ValueError("must be at least 16 printable characters without spaces")
-    return token
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -203,6 +136,14 @@ SETTINGS: tuple[Setting, ...] = (
         "thumbnail_workers",
         "2",
         "Background threads making thumbnails and reading metadata.",
+        _positive_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_PREVIEW_WORKERS",
+        "preview_workers",
+        "1",
+        "Browser previews (H.264 copies of clips a browser cannot play, such as HEVC or ProRes) "
+        "made at once; scrub strips have one more thread of their own.",
         _positive_int,
     ),
     Setting(
@@ -332,6 +273,7 @@ class Settings:
     reconcile_interval_seconds: float
     relocate_exclude: tuple[str, ...]
     thumbnail_workers: int
+    preview_workers: int
     resolve_lease_seconds: float
     resolve_max_attempts: int
     trash_days: int
