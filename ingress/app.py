@@ -28,6 +28,7 @@ from ingress.routes import (
     login,
     manage,
     media,
+    previews,
     projects,
     reindex,
     resolve,
@@ -98,4 +99,5 @@ def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Lites
         openapi_config=OpenAPIConfig(title="media-sync", version=__version__, path="/schema"),
         debug=False,
         logging_config=None,  # the CLI configures logging; no background queue thread
+        plugins=[previews.BrowserMedia()],  # browser previews, scrub strips, their workers
     )

@@ -2,6 +2,7 @@
 // thumbnails, tags, filters, selection and live refresh.
 import { $, api, bytes, debounce, duration, el, emit, projectPath, say, sourceParam, state } from "./api.js";
 import { openViewer, updateViewer } from "./viewer.js";
+import { attachScrub } from "./scrub.js";
 
 const PAGE = 200;
 const GAP = 10; // px, matches .grid gap
@@ -108,6 +109,7 @@ function card(item) {
     caption(item),
   );
   node.classList.toggle("selected", box.checked);
+  if (item.kind === "video") attachScrub(node.querySelector(".open"), item); // frames on hover
   return node;
 }
 
