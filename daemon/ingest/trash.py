@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from daemon.catalog import files as catalog_files
-from daemon.catalog import utcnow
+from daemon.catalog import intake, utcnow
 from daemon.catalog.files import FileRecord
 from daemon.catalog.values import ChangeType, Origin
 from daemon.errors import MediaSyncError
@@ -197,6 +197,8 @@ def trash_file(
     change = Change(ChangeType.REMOVED, ref, rel, row.blake3, row.sha256, {"trash": final.name})
     with lib.catalog.write():
         catalog_files.delete(lib.catalog, row.id)
+        # copies flagged as its duplicates name another copy (the oldest becomes the original)
+        intake.repoint_duplicates(lib.catalog, ref.source.name, ref.name, row.blake3, rel, None)
         lib.add_event(change)
     journal(ref, "trashed", path=rel, trash_path=record["trash_path"], blake3=row.blake3)
     lib.notify(change)

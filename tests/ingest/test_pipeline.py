@@ -133,6 +133,24 @@ def test_a_copy_dropped_beside_its_original_is_flagged_and_both_stay(
     assert items(client, project)[copy]["duplicate_of"] is None
 
 
+def test_trashing_the_original_makes_its_dropped_copy_the_original(
+    client: TestClient[Any], lib: Library, settings: Settings
+) -> None:
+    project = create_project(client, "Shoot")
+    folder = settings.projects_root / project
+    first = upload_bytes(client, project, "clip.mov", CLIP)
+    write(folder / ORIG / "card2" / "copy.mov", CLIP)
+    reconcile(lib)
+    copy = f"{ORIG}/card2/copy.mov"
+    assert items(client, project)[copy]["duplicate_of"] == first["path"]
+    response = client.post(
+        f"/api/projects/{project}/media/delete", json={"relative_paths": [first["path"]]}
+    )
+    assert response.status_code == 200, response.text
+    assert list(items(client, project)) == [copy]
+    assert items(client, project)[copy]["duplicate_of"] is None
+
+
 def test_two_identical_drops_in_one_pass_are_one_original_and_one_copy(
     client: TestClient[Any], lib: Library, settings: Settings
 ) -> None:
