@@ -259,6 +259,6 @@ def media_item(row: tuple[Any, ...]) -> dict[str, Any]:
         "captured_at": row[16],
         "captured_from": row[17],
         "meta_status": row[18],
-        "meta_error": row[19],
+        "meta_error": f"{name}: {row[19]}" if row[19] else None,  # stored naming no file
         "duplicate_of": row[20],
     }

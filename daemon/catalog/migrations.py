@@ -9,7 +9,7 @@ import peewee as pw
 from daemon.catalog import generations
 from daemon.catalog.models import Models
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _columns(db: pw.Database, table: str) -> set[str]:
@@ -52,6 +52,20 @@ def _migrate_6(db: pw.Database, models: Models) -> None:
     db.create_tables([models.ServiceStatus])
 
 
+def _migrate_7(db: pw.Database, models: Models) -> None:
+    """Remembered thumbnail failures; metadata errors stored before, which named one copy and
+    could quote a server path, are read again (stored now as the reason alone)."""
+    table = models.Content._meta.table_name
+    present = _columns(db, table)
+    for column in ("thumb_error", "thumb_stamp", "thumb_failed_at"):
+        if column not in present:
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column} TEXT')
+    db.execute_sql(
+        f"UPDATE \"{table}\" SET meta_status = 'pending', meta_error = NULL "
+        "WHERE meta_status = 'error'"
+    )
+
+
 MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     1: _migrate_1,
     2: _migrate_2,
@@ -59,6 +73,7 @@ MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     4: _migrate_4,
     5: _migrate_5,
     6: _migrate_6,
+    7: _migrate_7,
 }
 
 

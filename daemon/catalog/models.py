@@ -81,7 +81,11 @@ def define(db: pw.Database) -> Models:
         captured_at = pw.CharField(null=True)
         captured_from = pw.CharField(null=True)
         meta_status = pw.CharField(default="pending")  # pending | ok | error
-        meta_error = pw.TextField(null=True)
+        meta_error = pw.TextField(null=True)  # the reason, naming no file (the listing does)
+        # A thumbnail that could not be made: why, the stamp of the copy decoded, and when.
+        thumb_error = pw.TextField(null=True)
+        thumb_stamp = pw.CharField(null=True)
+        thumb_failed_at = pw.CharField(null=True)
 
     class File(BaseModel):
         """One placed file: where a content lives (source, project, path in the project)."""

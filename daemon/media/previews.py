@@ -8,6 +8,11 @@ MEDIA_SYNC_THUMBNAIL_WORKERS decodes run at once, and together they hold at most
 except one decode bigger than the whole budget, which waits until nothing else decodes and then
 runs alone (``daemon.media.budget``); anything past the hard cap (``daemon.media.decodeplan``)
 is refused and recorded as a metadata error.
+
+A thumbnail that cannot be made is remembered per content (why, and the stamp of the copy
+decoded): later requests answer that failure without decoding again until the copy to decode is
+no longer proven to hold those bytes (it changed) or a request asks for a retry. Reasons are
+stored naming no file and no server path; whoever shows one names the file it is shown for.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import stat
 import threading
 from collections.abc import Callable
@@ -27,6 +33,7 @@ from daemon.catalog import contents, files
 from daemon.catalog.values import ChangeType, MetaStatus
 from daemon.errors import (
     CorruptFile,
+    MediaNotFound,
     MediaSyncError,
     PayloadTooLarge,
     Unavailable,
@@ -35,8 +42,9 @@ from daemon.errors import (
 from daemon.library import Change, Library
 from daemon.media.budget import DecodeBudget
 from daemon.media.metadata import extract_metadata
-from daemon.media.thumbnails import make_thumbnail
-from daemon.storage.conventions import checked_dir
+from daemon.media.reasons import safe_reason
+from daemon.media.thumbnails import jpeg_bytes, render
+from daemon.storage.conventions import atomic_write_bytes, checked_dir
 from daemon.storage.projects import ProjectRef
 
 log = logging.getLogger("media_sync.previews")
@@ -55,13 +63,33 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """A thumbnail that could not be made: the copy tried (its name) and why."""
+
+    name: str
+    reason: str
+    failed_at: str | None = None
+
+    def error(self) -> MediaNotFound:
+        return MediaNotFound(
+            f"no thumbnail for {self.name}: {self.reason}",
+            thumbnail_error=self.reason,
+            failed_at=self.failed_at,
+            retry="not decoded again until the file changes; add ?retry=1 to try now",
+        )
+
+
+Made = Path | Failed | None
+
+
+@dataclass(frozen=True)
 class Demand:
     """A thumbnail a request is waiting for."""
 
     project: ProjectRef
     sha256: str
     target: Path
-    future: Future[Path | None]
+    future: Future[Made]
 
 
 def thumbnail_path(ref: ProjectRef, sha256: str) -> Path:
@@ -81,8 +109,9 @@ class Previews:
             threading.Thread(target=self._run, args=(i == 0,), name=f"previews-{i}", daemon=True)
             for i in range(workers)
         ]
-        self._inflight: dict[Path, Future[Path | None]] = {}
+        self._inflight: dict[Path, Future[Made]] = {}
         self._lock = threading.Lock()
+        self._counts = {"thumbnail_decodes": 0, "thumbnail_failures": 0}
         self._stopping = False
         self._unsubscribe: Callable[[], None] = lambda: None
 
@@ -105,6 +134,15 @@ class Previews:
 
     def pending(self) -> int:
         return self._queue.qsize()
+
+    def stats(self) -> dict[str, int]:
+        """Work done since start: thumbnail decodes attempted, and how many failed."""
+        with self._lock:
+            return {"pending": self.pending(), **self._counts}
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] += 1
 
     def on_change(self, change: Change) -> None:
         if change.type in WORK_TYPES and change.blake3 and change.sha256:
@@ -155,7 +193,7 @@ class Previews:
             info = extract_metadata(source, self.budget).to_dict()
             error = None
         except DECODE_ERRORS as exc:
-            error = str(getattr(exc, "detail", exc))
+            error = stored_reason(exc, source)
         with catalog.write():
             if error is None:
                 fields = contents.record_metadata(catalog, task.blake3, info)
@@ -169,13 +207,24 @@ class Previews:
         status = {"status": fields["meta_status"]}
         self.lib.record_event(Change(ChangeType.METADATA, ref, rel, blake3, sha256, status))
 
-    def thumbnail(self, ref: ProjectRef, sha256: str) -> Path | None:
+    def thumbnail(self, ref: ProjectRef, sha256: str, *, retry: bool = False) -> Path | None:
         """The thumbnail for ``sha256``, made by the pool ahead of background work if it is not
         there yet; the caller (a request thread) waits and never decodes itself. Concurrent
-        callers share one job. None when the file has no thumbnail; Unavailable while stopping."""
+        callers share one job. None when the project holds no such file; MediaNotFound with the
+        reason when it cannot be made, remembered: answered again without decoding unless the
+        file changed or ``retry``; Unavailable while stopping."""
         target = thumbnail_path(ref, sha256)
         if target.is_file():
             return target
+        known = None if retry else self._known_failure(ref, sha256)
+        if known is not None:
+            raise known.error()
+        made = self._demand(ref, sha256, target)
+        if isinstance(made, Failed):
+            raise made.error()
+        return made
+
+    def _demand(self, ref: ProjectRef, sha256: str, target: Path) -> Made:
         with self._lock:
             if self._stopping:
                 raise Unavailable("the service is stopping; ask again in a moment")
@@ -197,11 +246,12 @@ class Previews:
                 self._inflight.pop(demand.target, None)
 
     def _background_thumbnail(self, ref: ProjectRef, sha256: str, source: Path) -> None:
-        """Make the thumbnail on this worker unless it exists or a queued request owns it."""
+        """Make the thumbnail on this worker unless it exists, failed for these very bytes, or
+        a queued request owns it."""
         target = thumbnail_path(ref, sha256)
-        if target.is_file():
+        if target.is_file() or self._known_failure(ref, sha256) is not None:
             return
-        future: Future[Path | None] = Future()
+        future: Future[Made] = Future()
         with self._lock:
             if target in self._inflight:
                 return
@@ -215,7 +265,7 @@ class Previews:
             with self._lock:
                 self._inflight.pop(target, None)
 
-    def _make(self, ref: ProjectRef, sha256: str, target: Path, source: Path | None) -> Path | None:
+    def _make(self, ref: ProjectRef, sha256: str, target: Path, source: Path | None) -> Made:
         if source is None:
             source = self._find_source(ref, sha256)
             if source is None:
@@ -223,25 +273,69 @@ class Previews:
         rel = source.relative_to(ref.path).as_posix()
         if not _real_folder(ref.path):
             return None  # the project went away (renamed, unmounted): never re-create it here
+        stamp = _stamp(source)  # before decoding: a change while it decodes earns a retry
+        self._count("thumbnail_decodes")
+        try:
+            picture = render(source, budget=self.budget)
+        except DECODE_ERRORS as exc:
+            return self._failed(ref, rel, sha256, source, stamp, exc)
         try:
             # never through a symlinked ingest/ or ingest/thumbnails out of the source root
             checked_dir(ref.source.root, target.parent, create=True)
-            make_thumbnail(source, target, budget=self.budget)
-        except PayloadTooLarge as exc:
-            self._refused(ref, rel, sha256, exc.detail)
+            atomic_write_bytes(target, jpeg_bytes(picture))
+        except OSError as exc:  # nothing wrong with the file: not remembered
+            log.warning("cannot write the thumbnail of %s: %s", rel, exc)
             return None
-        except DECODE_ERRORS as exc:
-            log.info("no thumbnail for %s: %s", source.name, getattr(exc, "detail", exc))
-            return None
+        catalog = self.lib.catalog
+        if contents.thumbnail_failure(catalog, sha256) is not None:
+            with catalog.write():
+                contents.clear_thumbnail_failure(catalog, sha256)
         self.lib.record_event(Change(ChangeType.THUMBNAIL, ref, rel, None, sha256))
         return target
 
-    def _refused(self, ref: ProjectRef, rel: str, sha256: str, detail: str) -> None:
-        """Record a file too large to decode as a metadata error, with the reason."""
-        log.warning("refused to decode %s: %s", rel, detail)
-        with self.lib.catalog.write():
-            fields = contents.record_error(self.lib.catalog, detail, sha256=sha256)
-        self._metadata_event(ref, rel, None, sha256, fields)
+    def _failed(
+        self,
+        ref: ProjectRef,
+        rel: str,
+        sha256: str,
+        source: Path,
+        stamp: str | None,
+        exc: Exception,
+    ) -> Failed:
+        """Remember why the thumbnail could not be made; a file too large to decode is also
+        recorded as a metadata error."""
+        self._count("thumbnail_failures")
+        reason = stored_reason(exc, source)
+        catalog = self.lib.catalog
+        if isinstance(exc, PayloadTooLarge):
+            log.warning("refused to decode %s: %s", rel, reason)
+        else:
+            log.info("no thumbnail for %s: %s", rel, reason)
+        with catalog.write():
+            when = contents.record_thumbnail_failure(catalog, sha256, reason, stamp)
+            fields = None
+            if isinstance(exc, PayloadTooLarge):
+                fields = contents.record_error(catalog, reason, sha256=sha256)
+        if fields is not None:
+            self._metadata_event(ref, rel, None, sha256, fields)
+        return Failed(source.name, reason, when)
+
+    def _known_failure(self, ref: ProjectRef, sha256: str) -> Failed | None:
+        """The remembered failure, when the copy a decode would read still holds the bytes that
+        failed: it has the stamp it failed at, or the stamp it was hashed at."""
+        catalog = self.lib.catalog
+        failure = contents.thumbnail_failure(catalog, sha256)
+        if failure is None:
+            return None
+        for copy in contents.copies(catalog, ref.source.name, ref.name, sha256):
+            path = ref.path / copy.rel_path
+            now = _stamp(path)
+            if now is None:
+                continue  # not there: the next copy is the one a decode would read
+            if now in {failure.stamp, copy.stamp}:
+                return Failed(path.name, failure.reason, failure.failed_at)
+            return None
+        return None
 
     def _find_source(self, ref: ProjectRef, sha256: str) -> Path | None:
         for rel in files.paths_holding(self.lib.catalog, ref.source.name, ref.name, sha256):
@@ -249,6 +343,26 @@ class Previews:
             if path.is_file():
                 return path
         return None
+
+
+def _stamp(path: Path) -> str | None:
+    """The regular file's stamp as the catalog stores it (lstat), or None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return contents.stamp_text(st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def stored_reason(exc: BaseException, source: Path) -> str:
+    """Why ``source`` could not be read, as stored per content: no server path, and not the
+    file's name (another copy of the same bytes has another), which whoever shows it adds."""
+    text = safe_reason(exc, source)
+    name = re.escape(source.name)
+    text = re.sub(rf"^{name}:\s*", "", text)
+    return re.sub(rf"(?::\s*|\s*)(['\"]){name}\1", "", text).strip() or "unreadable"
 
 
 def _real_folder(path: Path) -> bool:

@@ -154,15 +154,18 @@ def thumbnail(
     project: str,
     name: str,
     source: str | None = None,
+    retry: bool = False,
 ) -> FileStream:
     """A 640 px JPEG keyed by sha256; if the background pool has not made it yet, it is made
-    once, by the pool (ahead of background work, within the decode budget), and this waits."""
+    once, by the pool (ahead of background work, within the decode budget), and this waits.
+    A file that cannot be made into one answers 404 with the reason, remembered: it is not
+    decoded again until the file changes, or a request adds `retry=1`."""
     match = _SHA256.match(name)
     if match is None:
         raise MediaNotFound("thumbnails are named <sha256>.jpg")
     ref = lib.project(source, project)
     previews: Previews = request.app.state.previews
-    path = previews.thumbnail(ref, match.group(1))  # never decodes on this thread
+    path = previews.thumbnail(ref, match.group(1), retry=retry)  # never decodes on this thread
     if path is None:
         raise MediaNotFound(f"no thumbnail for {match.group(1)} in {ref.name}")
     return file_response(
