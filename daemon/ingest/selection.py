@@ -14,13 +14,14 @@ from daemon.storage.conventions import (
     INDEX_FILE,
     MANIFEST_DIR,
     PREVIEWS,
+    PROXIES,
     THUMBNAILS,
     check_relative,
 )
 from daemon.storage.projects import ProjectRef
 
 MAX_PATHS = 5000
-RESERVED = (INDEX_FILE, MANIFEST_DIR, THUMBNAILS, PREVIEWS)
+RESERVED = (INDEX_FILE, MANIFEST_DIR, THUMBNAILS, PREVIEWS, PROXIES)
 
 
 def is_reserved(rel: str) -> bool:

@@ -16,9 +16,9 @@ from daemon.catalog import Catalog
 from daemon.catalog import jobs as rows
 from daemon.catalog.jobs import JobRecord
 from daemon.catalog.values import JobStatus
-from daemon.errors import Conflict, InvalidInput, JobNotFound
+from daemon.errors import Conflict, InvalidInput, JobNotFound, MediaSyncError
 from daemon.jobs import state as jobs
-from daemon.jobs.requests import OpenRequest, check_media
+from daemon.jobs.requests import OpenRequest, check_media, proxy_rel_paths
 from daemon.library import Library
 from daemon.settings import Settings
 
@@ -188,7 +188,19 @@ def claim_next(
         for row in rows.pending(lib.catalog, count):
             state = jobs.transition(state_of(row), claim, moment, policy)
             claimed.append(job_view(_save(lib.catalog, row, state, moment), lib.settings))
+    for job in claimed:
+        job["proxy_rel_paths"] = _proxies(lib, job)
     return claimed
+
+
+def _proxies(lib: Library, job: dict[str, Any]) -> list[str | None]:
+    """Per clip, its Resolve proxy's source-relative path, or None (for the agent to link)."""
+    rel_paths: list[str] = job["media_rel_paths"]
+    try:
+        ref = lib.project(job["source"], job["project"])
+    except MediaSyncError:
+        return [None] * len(rel_paths)
+    return proxy_rel_paths(lib.catalog, ref, rel_paths)
 
 
 def act(

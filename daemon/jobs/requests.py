@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from daemon.catalog import Catalog
+from daemon.catalog.files import in_project
 from daemon.errors import InvalidInput, MediaNotFound, UnsafePath
-from daemon.storage.conventions import check_relative, safe_join
+from daemon.storage.conventions import PROXIES, check_relative, safe_join
 from daemon.storage.projects import ProjectRef
 
 SELECT = "__select__"
@@ -19,6 +21,7 @@ MODES = {
     "reveal": "reveal_in_explorer",
 }
 RESULT_STATUSES = ("imported", "skipped", "missing", "failed")
+PROXY_STATUSES = ("linked", "missing", "failed")  # per clip, when the job named a proxy
 MAX_PATHS = 5000
 MAX_KEY = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -135,12 +138,31 @@ def check_media(ref: ProjectRef, rel_paths: tuple[str, ...]) -> None:
             )
 
 
+def proxy_rel_paths(catalog: Catalog, ref: ProjectRef, rel_paths: list[str]) -> list[str | None]:
+    """Per clip, the source-relative path of its Resolve proxy (``<project>/ingest/proxies/
+    <sha256>.mov``, made by ``daemon.media.proxy``) when that file is there, else None."""
+    known = in_project(catalog, ref.source.name, ref.name)
+    found: list[str | None] = []
+    for rel in rel_paths:
+        record = known.get(rel)
+        proxy = f"{PROXIES}/{record.sha256}.mov" if record is not None else None
+        try:
+            there = proxy is not None and safe_join(ref.path, proxy).is_file()
+        except (UnsafePath, OSError):
+            there = False
+        found.append(f"{ref.name}/{proxy}" if there else None)
+    return found
+
+
 def _result_entry(entry: object) -> dict[str, Any]:
     if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
         raise InvalidInput("every result must be an object with a string 'path'")
     status = entry.get("status")
     if status not in RESULT_STATUSES:
         raise InvalidInput(f"result status must be one of {', '.join(RESULT_STATUSES)}")
+    proxy = entry.get("proxy")
+    if proxy is not None and proxy not in PROXY_STATUSES:
+        raise InvalidInput(f"result proxy must be one of {', '.join(PROXY_STATUSES)} or absent")
     return {str(k): v for k, v in entry.items()}
 
 

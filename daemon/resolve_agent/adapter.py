@@ -3,7 +3,7 @@
 Only a handful of documented calls are used: ``scriptapp("Resolve")``, ``GetProjectManager``,
 ``GetCurrentProject`` / ``LoadProject`` / ``CreateProject`` / ``SaveProject``, ``GetMediaPool``,
 ``GetRootFolder``, ``GetSubFolderList``, ``AddSubFolder``, ``SetCurrentFolder``, ``GetClipList``,
-``GetClipProperty("File Path")`` and ``ImportMedia``. Resolve answers failure with ``None`` (or an
+``GetClipProperty("File Path")``, ``ImportMedia`` and ``LinkProxyMedia``. Resolve answers failure with ``None`` (or an
 empty list), never with an exception, so every answer is checked.
 """
 
@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from daemon.resolve_agent.errors import AgentError
@@ -63,6 +63,7 @@ class ClipResult:
     local_path: str
     status: str
     detail: str = ""
+    proxy: str = ""  # "linked", "missing" or "failed" when the job named a proxy, else ""
 
 
 def _platform_key(platform: str) -> str:
@@ -176,8 +177,14 @@ class ResolveAdapter:
             raise ResolveError(f"Resolve could not create the bin {bin_name!r}")
         return folder
 
-    def import_media(self, bin_name: str, local_paths: Sequence[str]) -> list[ClipResult]:
-        """Import into the bin ``bin_name`` what is not there yet; one result per path."""
+    def import_media(
+        self,
+        bin_name: str,
+        local_paths: Sequence[str],
+        proxies: Sequence[str | None] = (),
+    ) -> list[ClipResult]:
+        """Import into the bin ``bin_name`` what is not there yet, and link each clip in the bin
+        to its proxy (``proxies[i]``, a local path, when there is one); one result per path."""
         if self._project is None:
             raise ResolveError("no Resolve project is open (call open_or_create_project first)")
         media_pool = self._project.GetMediaPool()
@@ -186,7 +193,8 @@ class ResolveAdapter:
         folder = self._bin(media_pool, bin_name)
         if not media_pool.SetCurrentFolder(folder):
             raise ResolveError(f"Resolve could not select the bin {bin_name!r}")
-        present = [_file_path(item) for item in folder.GetClipList() or []]
+        clips = list(folder.GetClipList() or [])
+        present = [_file_path(item) for item in clips]
         decided: dict[int, ClipResult] = {}
         wanted: list[str] = []
         for index, path in enumerate(local_paths):
@@ -196,7 +204,8 @@ class ResolveAdapter:
                 decided[index] = ClipResult(path, "missing", "no such file on this workstation")
             elif _index_of(path, wanted) is None:
                 wanted.append(path)
-        imported = self._import(media_pool, wanted)
+        new_items = self._import(media_pool, wanted)
+        imported = [_file_path(item) for item in new_items]
         results = []
         for index, path in enumerate(local_paths):
             if index in decided:
@@ -209,14 +218,32 @@ class ResolveAdapter:
                         path, "failed", "Resolve did not import it (unsupported or unreadable)"
                     )
                 )
+        results = self._link_proxies(results, [*clips, *new_items], proxies)
         self._save()
         return results
 
-    def _import(self, media_pool: Any, paths: list[str]) -> list[str]:
+    def _import(self, media_pool: Any, paths: list[str]) -> list[Any]:
         if not paths:
             return []
-        items = media_pool.ImportMedia(paths) or []
-        return [_file_path(item) for item in items]
+        return list(media_pool.ImportMedia(paths) or [])
+
+    def _link_proxies(
+        self, results: list[ClipResult], items: list[Any], proxies: Sequence[str | None]
+    ) -> list[ClipResult]:
+        """``LinkProxyMedia`` for every clip in the bin that has a proxy; says how it went."""
+        paths = [_file_path(item) for item in items]
+        linked = []
+        for index, result in enumerate(results):
+            proxy = proxies[index] if index < len(proxies) else None
+            found = _index_of(result.local_path, paths)
+            if not proxy or found is None or result.status not in ("imported", "skipped"):
+                linked.append(result)
+            elif not self._exists(proxy):
+                linked.append(replace(result, proxy="missing"))
+            else:
+                done = bool(items[found].LinkProxyMedia(proxy))
+                linked.append(replace(result, proxy="linked" if done else "failed"))
+        return linked
 
     def _save(self) -> None:
         manager = self._manager()

@@ -44,24 +44,30 @@ class Outcome:
 
 
 def results_of(job: dict[str, Any], clips: list[ClipResult]) -> list[dict[str, str]]:
-    """One result per clip, named by the job's media path (the server's name for it)."""
+    """One result per clip, named by the job's media path (the server's name for it), with
+    ``proxy`` (linked, missing or failed) when the job named a proxy for it."""
     rel_paths = [str(p) for p in job.get("media_rel_paths") or []]
-    return [
-        {
+    results = []
+    for i, clip in enumerate(clips):
+        result = {
             "path": rel_paths[i] if i < len(rel_paths) else clip.local_path,
             "local_path": clip.local_path,
             "status": clip.status,
             "detail": clip.detail,
         }
-        for i, clip in enumerate(clips)
-    ]
+        if clip.proxy:
+            result["proxy"] = clip.proxy
+        results.append(result)
+    return results
 
 
 def summary(results: list[dict[str, str]]) -> str:
     counts = {s: 0 for s in ("imported", "skipped", "missing", "failed")}
     for result in results:
         counts[result["status"]] = counts.get(result["status"], 0) + 1
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
+    text = ", ".join(f"{n} {status}" for status, n in counts.items())
+    linked = sum(result.get("proxy") == "linked" for result in results)
+    return f"{text}, {linked} proxies linked" if linked else text
 
 
 @dataclass
@@ -82,6 +88,14 @@ class JobRunner:
             rel_paths = [f"{folder}/{rel}" for rel in job.get("media_rel_paths") or []]
         return [to_local(self.mappings, source, str(rel)) for rel in rel_paths]
 
+    def proxy_paths(self, job: dict[str, Any]) -> list[str | None]:
+        """Per clip, the local path of its proxy (mapped like the clips), or None."""
+        source = str(job.get("source") or "primary")
+        proxies = job.get("proxy_rel_paths")
+        if not isinstance(proxies, list):
+            return []
+        return [to_local(self.mappings, source, p) if isinstance(p, str) else None for p in proxies]
+
     def run(self, job: dict[str, Any], lost: threading.Event) -> Outcome:
         """Import or reveal; a stop before Resolve changed anything hands the job back."""
 
@@ -94,6 +108,7 @@ class JobRunner:
         try:
             checkpoint(True)
             local = self.local_paths(job)
+            proxies = self.proxy_paths(job)
             if job.get("mode") == "reveal_in_explorer":
                 return Outcome(results=results_of(job, reveal(local, self.runner)))
             adapter = ResolveAdapter(self.scriptapp or self.loader())
@@ -103,7 +118,8 @@ class JobRunner:
                 job.get("resolve_project") or job.get("new_project_name")
             )
             checkpoint(False)
-            clips = adapter.import_media(str(job.get("project") or "media-sync"), local)
+            bin_name = str(job.get("project") or "media-sync")
+            clips = adapter.import_media(bin_name, local, proxies)
             return Outcome(results=results_of(job, clips))
         except Released:
             return Outcome(released=True)

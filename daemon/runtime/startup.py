@@ -2,8 +2,8 @@
 
 ``start(settings, services)`` checks the roots (one line naming the variable when one cannot be
 made), opens the Library, removes the temp files a crashed writer left, rewrites the
-``index.json`` files a full disk left stale, then starts the preview workers and the given
-services (the watcher). ``Runtime.stop()`` stops them in the reverse order, joins their threads
+``index.json`` files a full disk left stale, then starts the preview workers, the Resolve
+proxy worker (when MEDIA_SYNC_RESOLVE_PROXIES is on) and the given services (the watcher). ``Runtime.stop()`` stops them in the reverse order, joins their threads
 and closes the Library. The HTTP ingress runs this inside its lifespan and adds only HTTP.
 """
 
@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from daemon.errors import SettingsError
 from daemon.library import Library
 from daemon.media.previews import Previews
+from daemon.media.proxy import Proxies
 from daemon.runtime.services import Service
 from daemon.settings import Settings
 from daemon.storage.indexfile import catch_up_indexes
@@ -49,6 +50,7 @@ class Runtime:
     def __init__(self, library: Library, previews: Previews) -> None:
         self.library = library
         self.previews = previews
+        self.proxies: Proxies | None = None  # the Resolve proxy worker, when proxies are on
         self._stops: list[Callable[[], None]] = []
 
     def stop(self) -> None:
@@ -84,6 +86,10 @@ def start(settings: Settings, services: Sequence[Service] = ()) -> Runtime:
     try:
         previews.start()
         runtime._stops.append(previews.stop)
+        if settings.resolve_proxies != "off":
+            runtime.proxies = Proxies(library, settings.resolve_proxies, previews.budget)
+            runtime.proxies.start()
+            runtime._stops.append(runtime.proxies.stop)
         for service in services:
             runtime._stops.append(service(library))
     except BaseException:

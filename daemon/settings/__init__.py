@@ -28,6 +28,15 @@ from daemon.settings.parsers import (
     _watch,
 )
 
+PROXY_CODECS = ("off", "prores", "dnxhr")
+
+
+def _proxies(value: str) -> str:
+    codec = value.strip().lower()
+    if codec not in PROXY_CODECS:
+        raise ValueError(f"must be one of {', '.join(PROXY_CODECS)}")
+    return codec
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -145,6 +154,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Browser previews (H.264 copies of clips a browser cannot play, such as HEVC or ProRes) "
         "made at once; scrub strips have one more thread of their own.",
         _positive_int,
+    ),
+    Setting(
+        "MEDIA_SYNC_RESOLVE_PROXIES",
+        "resolve_proxies",
+        "off",
+        "Edit proxies for DaVinci Resolve, made for every catalogued video into "
+        "`ingest/proxies/` and linked by the resolve-agent: `off`, `prores` (ProRes Proxy) "
+        "or `dnxhr` (DNxHR LB).",
+        _proxies,
     ),
     Setting(
         "MEDIA_SYNC_RESOLVE_LEASE_SECONDS",
@@ -274,6 +292,7 @@ class Settings:
     relocate_exclude: tuple[str, ...]
     thumbnail_workers: int
     preview_workers: int
+    resolve_proxies: str
     resolve_lease_seconds: float
     resolve_max_attempts: int
     trash_days: int

@@ -24,6 +24,7 @@ from daemon.errors import AlreadyExists, InvalidName, SymlinkRefused, UnsafePath
 ORIGINALS = "ingest/originals"
 THUMBNAILS = "ingest/thumbnails"
 PREVIEWS = "ingest/previews"  # H.264 copies browsers can play (daemon.media.browserpreview)
+PROXIES = "ingest/proxies"  # edit proxies for Resolve (daemon.media.proxy)
 MANIFEST_DIR = "_manifest"
 FILES_JOURNAL = "_manifest/files.jsonl"
 EVENTS_JOURNAL = "_manifest/events.jsonl"

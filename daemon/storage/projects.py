@@ -15,7 +15,9 @@ from daemon.storage.conventions import (
     LOOSE_PROJECT,
     MANIFEST_DIR,
     ORIGINALS,
+    PREVIEWS,
     PROJECT_RE,
+    PROXIES,
     THUMBNAILS,
     check_component,
     checked_dir,
@@ -107,7 +109,7 @@ def resolve_project(source: Source, name: str) -> ProjectRef:
 
 # The folders media-sync writes into in a project; none may be (or pass through) a symlink.
 LAYOUT_DIRS = (ORIGINALS, THUMBNAILS, MANIFEST_DIR)
-WRITTEN_DIRS = (*LAYOUT_DIRS, f"{MANIFEST_DIR}/trash")
+WRITTEN_DIRS = (*LAYOUT_DIRS, f"{MANIFEST_DIR}/trash", PREVIEWS, PROXIES)
 
 
 def check_layout(ref: ProjectRef, *, create: bool = False) -> None:

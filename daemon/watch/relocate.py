@@ -5,13 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from daemon.storage.conventions import LOOSE_PROJECT, MANIFEST_DIR, ORIGINALS, PREVIEWS, THUMBNAILS
+from daemon.storage.conventions import (
+    LOOSE_PROJECT,
+    MANIFEST_DIR,
+    ORIGINALS,
+    PREVIEWS,
+    PROXIES,
+    THUMBNAILS,
+)
 from daemon.storage.placement import CopyMismatch, copy_verify_move, move_no_overwrite
 
 ROOT = ""  # the project key of the source root itself (loose files)
 
 # Project sub-folders relocation (and therefore the scan) leaves alone.
-EXCLUDED_DIRS = ("exports", "renders", "proxies", "cache", MANIFEST_DIR, THUMBNAILS, PREVIEWS)
+EXCLUDED_DIRS = (
+    "exports",
+    "renders",
+    "proxies",
+    "cache",
+    MANIFEST_DIR,
+    THUMBNAILS,
+    PREVIEWS,
+    PROXIES,
+)
 
 
 def excluded_dirs(extra: Collection[str]) -> frozenset[str]:

@@ -1,7 +1,8 @@
 """An in-memory DaVinci Resolve scripting object, faithful to the documented return values.
 
 Only the calls the adapter uses exist. Failures answer ``None`` (``LoadProject`` of an unknown
-name, ``CreateProject`` of an existing one, ``AddSubFolder`` with an empty name), lists hold
+name, ``CreateProject`` of an existing one, ``AddSubFolder`` with an empty name) or ``False``
+(``LinkProxyMedia`` of a file that is not there), lists hold
 ``MediaPoolItem``-like objects, and ``ImportMedia`` imports only files that exist on disk
 (``[]`` when none does). ``scriptapp`` is what ``DaVinciResolveScript.scriptapp`` is: called
 with ``"Resolve"`` it answers the (process-wide) running Resolve.
@@ -21,15 +22,29 @@ class MediaPoolItem:
     def __init__(self, path: str):
         self.path = path
         self.name = os.path.basename(path.replace("\\", "/"))
+        self.proxy = ""  # the linked proxy's path (Resolve shows it as "Proxy Media Path")
+        self.link_calls: list[str] = []  # test record (not Resolve API)
 
     def GetName(self) -> str:
         return self.name
 
     def GetClipProperty(self, name: str | None = None) -> Any:
-        properties = {"File Path": self.path, "Clip Name": self.name}
+        properties = {
+            "File Path": self.path,
+            "Clip Name": self.name,
+            "Proxy Media Path": self.proxy,
+        }
         if name is None:
             return properties
         return properties.get(name, "")
+
+    def LinkProxyMedia(self, proxyMediaFilePath: str) -> bool:
+        """Links the proxy; False (nothing linked) when the file is not there."""
+        self.link_calls.append(proxyMediaFilePath)
+        if not os.path.isfile(proxyMediaFilePath):
+            return False
+        self.proxy = proxyMediaFilePath
+        return True
 
 
 class Folder:

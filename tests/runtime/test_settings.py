@@ -31,6 +31,7 @@ EXPECTED_DEFAULTS = {
     "relocate_exclude": (),
     "thumbnail_workers": 2,
     "preview_workers": 1,
+    "resolve_proxies": "off",
     "resolve_lease_seconds": 120.0,
     "resolve_max_attempts": 3,
     "trash_days": 30,
@@ -74,6 +75,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_RELOCATE_EXCLUDE": "edits,grades",
         "MEDIA_SYNC_THUMBNAIL_WORKERS": "4",
         "MEDIA_SYNC_PREVIEW_WORKERS": "3",
+        "MEDIA_SYNC_RESOLVE_PROXIES": " DNxHR ",
         "MEDIA_SYNC_RESOLVE_LEASE_SECONDS": "30",
         "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS": "7",
         "MEDIA_SYNC_TRASH_DAYS": "0",
@@ -106,6 +108,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     assert s.relocate_exclude == ("edits", "grades")
     assert (s.thumbnail_workers, s.resolve_lease_seconds, s.resolve_max_attempts) == (4, 30.0, 7)
     assert s.preview_workers == 3
+    assert s.resolve_proxies == "dnxhr"
     assert s.trash_days == 0
     assert s.allowed_hosts == ("nas.local", "media.example")
     assert s.source_parents == (tmp_path / "mnt", tmp_path / "media")
@@ -146,6 +149,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         ("MEDIA_SYNC_MAX_PARTS", "0"),
         ("MEDIA_SYNC_HEADER_TIMEOUT_SECONDS", "0"),
         ("MEDIA_SYNC_LOG_LEVEL", "LOUD"),
+        ("MEDIA_SYNC_RESOLVE_PROXIES", "h264"),
     ],
 )
 def test_bad_value_names_the_variable(var: str, value: str) -> None:
