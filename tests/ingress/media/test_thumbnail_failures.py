@@ -10,33 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from litestar.testing import TestClient
-from PIL import Image
 
 from daemon.catalog import Catalog, contents
 from daemon.media.previews import Previews
-from tests.factories import load_image
+from tests.factories import jpeg_bytes, load_image
+from tests.support.api import create_project, upload_bytes
 
 BROKEN = b"this is no picture at all, only words " * 64
-
-
-def _jpeg(color: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (900, 600), color).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def _project(client: TestClient[Any], name: str) -> str:
-    response = client.post("/api/projects", json={"name": name})
-    assert response.status_code in (200, 201), response.text
-    project: str = response.json()["name"]
-    return project
-
-
-def _upload(client: TestClient[Any], project: str, name: str, data: bytes) -> dict[str, Any]:
-    response = client.post(f"/api/projects/{project}/upload", files={"file": (name, data)})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _wait(check: Callable[[], bool], what: str, seconds: float = 20) -> None:
@@ -58,8 +38,8 @@ def test_failed_thumbnail_is_decoded_once_then_retried_on_request_or_change(
 ) -> None:
     previews: Previews = client.app.state.previews
     catalog = previews.lib.catalog
-    project = _project(client, "Broken")
-    sha = _upload(client, project, "broken.jpg", BROKEN)["sha256"]
+    project = create_project(client, "Broken")
+    sha = upload_bytes(client, project, "broken.jpg", BROKEN)["sha256"]
     # the background pool tries once as the file arrives, and remembers why it failed
     _wait(lambda: contents.thumbnail_failure(catalog, sha) is not None, "the failure record")
     assert previews.stats()["thumbnail_decodes"] == 1
@@ -82,7 +62,7 @@ def test_failed_thumbnail_is_decoded_once_then_retried_on_request_or_change(
 
     # the file changes (fixed in place): the next GET decodes it again, and succeeds
     original = settings.projects_root / project / "ingest" / "originals" / "broken.jpg"
-    original.write_bytes(_jpeg((20, 40, 220)))
+    original.write_bytes(jpeg_bytes((900, 600)))
     fixed = client.get(url)
     assert fixed.status_code == 200, fixed.text
     assert previews.stats()["thumbnail_decodes"] == 3
@@ -93,9 +73,9 @@ def test_failed_thumbnail_is_decoded_once_then_retried_on_request_or_change(
 def test_meta_error_names_each_copy_itself_and_no_server_path(
     client: TestClient[Any], settings: Any
 ) -> None:
-    first, second = _project(client, "Copies A"), _project(client, "Copies B")
-    sha = _upload(client, first, "one.jpg", BROKEN)["sha256"]
-    assert _upload(client, second, "two.jpg", BROKEN)["sha256"] == sha
+    first, second = create_project(client, "Copies A"), create_project(client, "Copies B")
+    sha = upload_bytes(client, first, "one.jpg", BROKEN)["sha256"]
+    assert upload_bytes(client, second, "two.jpg", BROKEN)["sha256"] == sha
     for project in (first, second):
 
         def read(p: str = project) -> bool:
