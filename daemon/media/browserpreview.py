@@ -19,13 +19,9 @@ or the process restarts, so asking again answers the same error without decoding
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import logging
-import os
 import threading
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,24 +37,20 @@ from daemon.errors import (
 )
 from daemon.library import Library
 from daemon.media.budget import DecodeBudget
+from daemon.media.derived import exclusive, sweep, write_whole
 from daemon.media.scrub import make_strip
 from daemon.media.transcode import Cancelled, make_preview
 from daemon.mediatypes import media_type
 from daemon.storage.conventions import (
     PREVIEWS,
-    fsync_dir,
-    is_temp_name,
-    open_locked_temp,
     safe_join,
     writable_dir,
 )
 from daemon.storage.projects import ProjectRef
-from daemon.storage.spool import remove_if_abandoned
 
 log = logging.getLogger("media_sync.browserpreview")
 
 SCRUB = "scrub"  # inside the thumbnails folder
-LOCK_POLL = 0.2  # seconds between tries of another process's lock
 REMEMBERED = (UnsupportedMediaType, PayloadTooLarge)
 
 
@@ -70,11 +62,6 @@ def scrub_paths(ref: ProjectRef, sha256: str) -> tuple[Path, Path]:
     """The sprite sheet and its VTT track."""
     folder = ref.thumbnails / SCRUB
     return folder / f"{sha256}.jpg", folder / f"{sha256}.vtt"
-
-
-def lock_path(locks_dir: Path, target: Path) -> Path:
-    """The lock file every process holds while it makes ``target``."""
-    return locks_dir / f"browser-{hashlib.sha1(os.fsencode(target)).hexdigest()[:20]}.lock"
 
 
 def clip_for(lib: Library, ref: ProjectRef, sha256: str) -> Path:
@@ -263,13 +250,13 @@ class OnDemand:
         return None
 
     def _make(self, job: Job) -> None:
-        with self._exclusive(job.target):
+        with exclusive(self.locks_dir, job.target, self._stopping):
             if job.target.is_file():
                 return  # another process made it while this one waited
             if not job.source.is_file():
                 raise MediaNotFound(f"{job.source.name} is gone; no {job.kind} made")
             folder = writable_dir(job.target.parent)
-            _sweep(folder)
+            sweep(folder)
             with self._cond:
                 self.tried[job.kind] += 1
             if job.kind == "scrub":
@@ -291,44 +278,8 @@ class OnDemand:
         def progress(fraction: float) -> None:
             job.progress = fraction
 
-        temp, fd = open_locked_temp(folder, ".mp4")
-        try:
+        def encode(temp: Path) -> None:
             stop = self._stopping.is_set
             make_preview(job.source, temp, budget=self.budget, progress=progress, stop=stop)
-            os.fsync(fd)
-            os.fchmod(fd, self.file_mode)
-            os.replace(temp, job.target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-        finally:
-            os.close(fd)
-        fsync_dir(folder)
 
-    @contextlib.contextmanager
-    def _exclusive(self, target: Path) -> Iterator[None]:
-        """Hold the lock file of ``target`` (shared by every process on this state dir),
-        trying again every LOCK_POLL seconds so that stopping is never held up."""
-        self.locks_dir.mkdir(parents=True, exist_ok=True)
-        path = lock_path(self.locks_dir, target)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if self._stopping.wait(LOCK_POLL):
-                        raise Cancelled from None
-            yield
-        finally:
-            os.close(fd)
-
-
-def _sweep(folder: Path) -> None:
-    """Remove temp files a crashed writer left in ``folder`` (those nobody holds locked)."""
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            if is_temp_name(entry.name):
-                remove_if_abandoned(Path(entry.path))
+        write_whole(folder, job.target, ".mp4", self.file_mode, encode)

@@ -21,10 +21,7 @@ ProRes Proxy is ``prores_ks`` profile 0 (10-bit 4:2:2); DNxHR LB is ``dnxhd`` pr
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -45,9 +42,9 @@ from daemon.catalog import files
 from daemon.catalog.values import ChangeType
 from daemon.errors import CorruptFile, MediaSyncError, UnsupportedMediaType
 from daemon.library import Change, Library
-from daemon.media.browserpreview import lock_path
 from daemon.media.budget import DecodeBudget
 from daemon.media.decodeplan import check_cap, video_peak
+from daemon.media.derived import exclusive, sweep, write_whole
 from daemon.media.reasons import failure
 from daemon.media.transcode import ENCODE_ERRORS, Cancelled
 from daemon.media.video import open_video, video_stream
@@ -55,19 +52,14 @@ from daemon.mediatypes import media_type
 from daemon.storage.conventions import (
     LOOSE_PROJECT,
     PROXIES,
-    fsync_dir,
-    is_temp_name,
-    open_locked_temp,
     writable_dir,
 )
 from daemon.storage.projects import ProjectRef, list_project_names
-from daemon.storage.spool import remove_if_abandoned
 
 log = logging.getLogger("media_sync.proxies")
 
 MAX_LONG, MAX_SHORT = 1920, 1080
 AUDIO_RATE = 48_000
-LOCK_POLL = 0.2
 # codec setting -> (encoder, pixel format, encoder options, least frame size)
 ENCODERS: dict[str, tuple[str, str, dict[str, str], tuple[int, int]]] = {
     "prores": ("prores_ks", "yuv422p10le", {"profile": "0", "vendor": "apl0"}, (2, 2)),
@@ -278,49 +270,15 @@ class Proxies:
                     self._queued.discard(target)
 
     def _make(self, target: Path, source: Path) -> None:
-        with self._exclusive(target):
+        with exclusive(self.lib.settings.locks_dir, target, self._stopping):
             if target.is_file() or not source.is_file():
                 return  # another process made it meanwhile, or the clip is gone
             folder = writable_dir(target.parent)
-            _sweep(folder)
-            temp, fd = open_locked_temp(folder, ".mov")
-            try:
+            sweep(folder)
+
+            def encode(temp: Path) -> None:
                 make_proxy(source, temp, self.codec, budget=self.budget, stop=self._stopping.is_set)
-                os.fsync(fd)
-                os.fchmod(fd, self.lib.settings.file_mode)
-                os.replace(temp, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
-                raise
-            finally:
-                os.close(fd)
-            fsync_dir(folder)
+
+            write_whole(folder, target, ".mov", self.lib.settings.file_mode, encode)
             self.made += 1
             log.info("made the %s proxy of %s", self.codec, source.name)
-
-    @contextlib.contextmanager
-    def _exclusive(self, target: Path) -> Iterator[None]:
-        """Hold ``target``'s lock file (every process on this state dir takes the same one)."""
-        locks = self.lib.settings.locks_dir
-        locks.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path(locks, target), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if self._stopping.wait(LOCK_POLL):
-                        raise Cancelled from None
-            yield
-        finally:
-            os.close(fd)
-
-
-def _sweep(folder: Path) -> None:
-    """Remove temp files a crashed writer left in ``folder`` (those nobody holds locked)."""
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            if is_temp_name(entry.name):
-                remove_if_abandoned(Path(entry.path))

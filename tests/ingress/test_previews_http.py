@@ -18,7 +18,8 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from daemon.media.browserpreview import OnDemand, lock_path
+from daemon.media.browserpreview import OnDemand
+from daemon.media.derived import lock_path
 from daemon.settings import Settings
 from tests.factories import corrupt_copy, make_audio, make_video
 from tests.support.api import assert_error, create_project, upload

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from daemon.errors import MediaNotFound, Unavailable, UnsupportedMediaType
-from daemon.media.browserpreview import OnDemand, Pending, Ready, lock_path
+from daemon.media.browserpreview import OnDemand, Pending, Ready
 from daemon.media.budget import DecodeBudget
+from daemon.media.derived import lock_path
 from tests.factories import corrupt_copy, make_video
 
 BUDGET = 256 * 1024 * 1024
