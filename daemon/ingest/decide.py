@@ -184,21 +184,27 @@ def _forget(gone: list[Known], project: str, kept: Known | None) -> tuple[Known,
     return tuple(c for c in gone if c.project == project and c != kept)
 
 
+def _duplicate(live: Known, project: str, forget: tuple[Known, ...]) -> Decision:
+    """Bytes the project holds live arrive again (upload or transfer): nothing is written but
+    the gone rows forgotten; the answer names the live copy."""
+    return Decision(
+        Kind.DUPLICATE,
+        project,
+        live.rel_path,
+        live.origin,
+        live.uploaded_at,
+        live.tags,
+        duplicate_of=live.rel_path,
+        forget=forget,
+    )
+
+
 def _upload(arrival: Upload, facts: Facts) -> Decision:
     source, project = arrival.source, arrival.project
     gone = _gone(facts, source, project, set())
     live = _live_copy(facts, source, project, set())
     if live is not None:
-        return Decision(
-            Kind.DUPLICATE,
-            project,
-            live.rel_path,
-            live.origin,
-            live.uploaded_at,
-            live.tags,
-            duplicate_of=live.rel_path,
-            forget=_forget(gone, project, None),
-        )
+        return _duplicate(live, project, _forget(gone, project, None))
     if gone:
         carried = gone[0]
         return Decision(
@@ -286,16 +292,7 @@ def _transfer(arrival: Transfer, facts: Facts) -> Decision:
     forget = _forget(_gone(facts, source, project, leaving), project, None)
     live = _live_copy(facts, source, project, leaving)
     if live is not None:
-        return Decision(
-            Kind.DUPLICATE,
-            project,
-            live.rel_path,
-            live.origin,
-            live.uploaded_at,
-            live.tags,
-            duplicate_of=live.rel_path,
-            forget=forget,
-        )
+        return _duplicate(live, project, forget)
     moving = facts.moving
     if moving is None:  # not catalogued (any more): the file goes there as new bytes
         return Decision(Kind.NEW, project, None, Origin.DROP, forget=forget)
