@@ -40,14 +40,11 @@ from av.video.stream import VideoStream
 
 from daemon.catalog import files
 from daemon.catalog.values import ChangeType
-from daemon.errors import CorruptFile, MediaSyncError, UnsupportedMediaType
+from daemon.errors import MediaSyncError
 from daemon.library import Change, Library
 from daemon.media.budget import DecodeBudget
-from daemon.media.decodeplan import check_cap, video_peak
 from daemon.media.derived import exclusive, sweep, write_whole
-from daemon.media.reasons import failure
-from daemon.media.transcode import ENCODE_ERRORS, Cancelled
-from daemon.media.video import open_video, video_stream
+from daemon.media.transcode import Cancelled, re_encoding
 from daemon.mediatypes import media_type
 from daemon.storage.conventions import (
     LOOSE_PROJECT,
@@ -94,20 +91,11 @@ def make_proxy(
 ) -> None:
     """Write the ``codec`` proxy of ``source`` to ``dest`` (a temp file: the caller renames
     it). CorruptFile when the clip has no decodable picture, Cancelled when ``stop()``."""
-    with open_video(source, "cannot make a proxy: not a readable video") as container:
-        stream = video_stream(container)
-        if stream is None:
-            raise UnsupportedMediaType(f"{source.name}: no video stream to make a proxy of")
-        size = (stream.codec_context.width or 0, stream.codec_context.height or 0)
-        peak = video_peak(*size)
-        check_cap(source.name, size, peak, budget.capacity)
-        try:
-            with budget.hold(peak), av.open(str(dest), "w", format="mov") as output:
-                _encode(container, stream, output, codec, stop)
-        except ENCODE_ERRORS as exc:
-            raise CorruptFile(failure(source, "cannot make a proxy", exc)) from exc
-        except RuntimeError as exc:
-            raise CorruptFile(f"{source.name}: cannot make a proxy ({exc})") from exc
+    with (
+        re_encoding(source, budget, "a proxy", "to make a proxy of") as (container, stream),
+        av.open(str(dest), "w", format="mov") as output,
+    ):
+        _encode(container, stream, output, codec, stop)
 
 
 def _encode(

@@ -11,6 +11,7 @@ doing the same is ``ffmpeg_command`` (tests/bench/preview.py times the two).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -145,21 +146,34 @@ def make_preview(
 
     Raises CorruptFile when the clip has no decodable picture or FFmpeg fails, Cancelled when
     ``stop()`` turns true (checked every frame). ``progress`` gets the fraction done."""
-    budget = budget or DIRECT_BUDGET
-    with open_video(source, "cannot make a browser preview: not a readable video") as container:
+    with re_encoding(source, budget or DIRECT_BUDGET, "a browser preview", "to preview") as (
+        container,
+        stream,
+    ):
+        _transcode(container, stream, dest, progress or (lambda _: None), stop)
+
+
+@contextmanager
+def re_encoding(
+    source: Path, budget: DecodeBudget, what: str, no_video: str
+) -> Iterator[tuple[InputContainer, VideoStream]]:
+    """Open ``source`` for re-encoding into ``what`` (a browser preview, a proxy): its video
+    stream, checked against the hard cap, with its decode peak held in ``budget`` while the body
+    runs; FFmpeg's failures become CorruptFile naming the file (never a server path)."""
+    with open_video(source, f"cannot make {what}: not a readable video") as container:
         stream = video_stream(container)
         if stream is None:
-            raise UnsupportedMediaType(f"{source.name}: no video stream to preview")
+            raise UnsupportedMediaType(f"{source.name}: no video stream {no_video}")
         size = (stream.codec_context.width or 0, stream.codec_context.height or 0)
         peak = video_peak(*size)
         check_cap(source.name, size, peak, budget.capacity)
         try:
             with budget.hold(peak):
-                _transcode(container, stream, dest, progress or (lambda _: None), stop)
+                yield container, stream
         except ENCODE_ERRORS as exc:
-            raise CorruptFile(failure(source, "cannot make a browser preview", exc)) from exc
+            raise CorruptFile(failure(source, f"cannot make {what}", exc)) from exc
         except RuntimeError as exc:
-            raise CorruptFile(f"{source.name}: cannot make a browser preview ({exc})") from exc
+            raise CorruptFile(f"{source.name}: cannot make {what} ({exc})") from exc
 
 
 def _transcode(
