@@ -9,7 +9,7 @@ import peewee as pw
 from daemon.catalog import generations
 from daemon.catalog.models import Models
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def _columns(db: pw.Database, table: str) -> set[str]:
@@ -66,6 +66,11 @@ def _migrate_7(db: pw.Database, models: Models) -> None:
     )
 
 
+def _migrate_8(db: pw.Database, models: Models) -> None:
+    """Album sync sessions (upload batches) and what each of their files became."""
+    db.create_tables([models.UploadBatch, models.BatchItem])
+
+
 MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     1: _migrate_1,
     2: _migrate_2,
@@ -74,6 +79,7 @@ MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     5: _migrate_5,
     6: _migrate_6,
     7: _migrate_7,
+    8: _migrate_8,
 }
 
 

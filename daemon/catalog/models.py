@@ -25,10 +25,12 @@ class Models:
     Job: Any
     Event: Any
     ServiceStatus: Any
+    UploadBatch: Any
+    BatchItem: Any
 
     @property
     def all(self) -> list[Any]:
-        return [*self.first, self.ServiceStatus]
+        return [*self.first, self.ServiceStatus, self.UploadBatch, self.BatchItem]
 
     @property
     def first(self) -> list[Any]:
@@ -156,4 +158,35 @@ def define(db: pw.Database) -> Models:
         running = pw.BooleanField()
         body = pw.TextField(default="{}")  # JSON: passes, last pass, watch and offline per source
 
-    return Models(Meta, Project, Content, File, Job, Event, ServiceStatus)
+    class UploadBatch(BaseModel):
+        """An album sync session: uploads carrying its id are counted until it is finalized."""
+
+        id = pw.CharField(primary_key=True, max_length=64)
+        source = pw.CharField()
+        project = pw.CharField()
+        album = pw.CharField(default="")
+        device = pw.CharField(default="")
+        note = pw.TextField(default="")
+        created_at = pw.CharField(default=utcnow)
+        finalized_at = pw.CharField(null=True)
+        counts = pw.TextField(null=True)  # JSON, written once at finalize
+
+    class BatchItem(BaseModel):
+        """One file of a batch: uploaded (stored, duplicate), skipped by the pre-check, or
+        refused (error)."""
+
+        batch = pw.ForeignKeyField(
+            UploadBatch, column_name="batch_id", backref="items", on_delete="CASCADE"
+        )
+        filename = pw.CharField()
+        status = pw.CharField()  # stored | duplicate | skipped | error
+        rel_path = pw.CharField(null=True)
+        sha256 = pw.CharField(null=True, max_length=64)
+        size = pw.BigIntegerField(null=True)
+        error = pw.TextField(null=True)
+        at = pw.CharField(default=utcnow)
+
+        class Meta:
+            indexes = ((("batch", "status"), False),)
+
+    return Models(Meta, Project, Content, File, Job, Event, ServiceStatus, UploadBatch, BatchItem)

@@ -21,7 +21,7 @@ def test_wal_busy_timeout_and_schema_version(tmp_path: Path) -> None:
         assert catalog.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert catalog.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000
         assert catalog.db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert catalog.schema_version() == SCHEMA_VERSION == 7
+        assert catalog.schema_version() == SCHEMA_VERSION == 8
     finally:
         catalog.close()
     # The WAL mode is persistent in the file, seen by a plain sqlite3 connection too.
@@ -34,9 +34,9 @@ def test_opening_twice_is_idempotent(tmp_path: Path) -> None:
     Catalog.open(path).close()
     again = Catalog.open(path)
     try:
-        assert again.schema_version() == 7
+        assert again.schema_version() == 8
         Meta = again.models.Meta
-        assert [r.value for r in Meta.select().where(Meta.key == "schema_version")] == ["7"]
+        assert [r.value for r in Meta.select().where(Meta.key == "schema_version")] == ["8"]
     finally:
         again.close()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from daemon.catalog import Catalog, contents
+from daemon.catalog import SCHEMA_VERSION, Catalog, contents
 from daemon.media.previews import Previews
 from tests.factories import jpeg_bytes, load_image
 from tests.support.api import create_project, upload_bytes
@@ -107,6 +107,6 @@ def test_migration_7_reads_old_metadata_errors_again(tmp_path: Path) -> None:
     try:
         row = catalog.models.Content.get_by_id("b" * 64)
         assert (row.meta_status, row.meta_error, row.thumb_error) == ("pending", None, None)
-        assert catalog.schema_version() == 7
+        assert catalog.schema_version() == SCHEMA_VERSION
     finally:
         catalog.close()
