@@ -2,22 +2,31 @@
 
 MediaSyncError
 ├── SettingsError            a MEDIA_SYNC_* value is invalid (fatal at start-up)
-├── CatalogError             the sqlite catalog cannot be opened or migrated (fatal)
+├── CatalogError             the catalog cannot be opened or migrated (fatal)
 ├── InvalidInput             the caller sent something we refuse
 │   ├── InvalidName          a project/source/file name is unsafe or empty
 │   ├── UnsafePath           a path escapes its root or points at a reserved place
 │   │   └── SymlinkRefused   a write would pass through a symlink (also an OSError)
 │   ├── UnsupportedMediaType the extension is not one we ingest
 │   ├── EmptyUpload          a 0-byte upload (every later empty file would be its "duplicate")
-│   └── PayloadTooLarge      the body is larger than MEDIA_SYNC_MAX_UPLOAD_MB
+│   ├── PayloadTooLarge      the body is larger than MEDIA_SYNC_MAX_UPLOAD_MB
+│   ├── ChecksumMismatch     a resumable-upload chunk does not match its Upload-Checksum
+│   └── DigestMismatch       an upload's bytes do not match the digest its headers announced
 ├── NotFound                 something named does not exist
 │   ├── SourceNotFound
 │   ├── ProjectNotFound
 │   ├── MediaNotFound
-│   └── JobNotFound
+│   ├── JobNotFound
+│   ├── UploadNotFound       no resumable upload has this id
+│   │   └── UploadExpired    the resumable upload existed but expired (its bytes are gone)
+│   └── BatchNotFound        no sync session (upload batch) of this project has this id
 ├── Conflict                 the request clashes with current state
 │   ├── AlreadyExists
-│   └── InvalidTransition    a job cannot move from its state to the one asked
+│   ├── InvalidTransition    a job cannot move from its state to the one asked
+│   ├── OffsetMismatch       a resumable-upload append names an offset other than the stored one
+│   ├── UploadBusy           another request is appending to the same resumable upload
+│   ├── UploadFinished       the resumable upload is complete (or its length is fixed already)
+│   └── BatchFinalized       the sync session was finalized: it takes no more files
 ├── Unavailable              a source root is offline or unreadable
 │   └── StorageFull          the disk holding a root is full (ENOSPC/EDQUOT)
 ├── CorruptFile              a registry or index file on disk cannot be parsed
@@ -76,6 +85,14 @@ class EmptyUpload(InvalidInput):
     pass
 
 
+class ChecksumMismatch(InvalidInput):
+    pass
+
+
+class DigestMismatch(InvalidInput):
+    pass
+
+
 class NotFound(MediaSyncError):
     pass
 
@@ -96,6 +113,18 @@ class JobNotFound(NotFound):
     pass
 
 
+class UploadNotFound(NotFound):
+    pass
+
+
+class UploadExpired(UploadNotFound):
+    pass
+
+
+class BatchNotFound(NotFound):
+    pass
+
+
 class Conflict(MediaSyncError):
     pass
 
@@ -105,6 +134,22 @@ class AlreadyExists(Conflict):
 
 
 class InvalidTransition(Conflict):
+    pass
+
+
+class OffsetMismatch(Conflict):
+    pass
+
+
+class UploadBusy(Conflict):
+    pass
+
+
+class UploadFinished(Conflict):
+    pass
+
+
+class BatchFinalized(Conflict):
     pass
 
 

@@ -28,13 +28,16 @@ from ingress.routes import (
     login,
     manage,
     media,
+    precheck,
     previews,
     projects,
     reindex,
     resolve,
     sources,
     upload,
+    uploads,
 )
+from ingress.tusheaders import EXPOSED
 
 
 def web_dir() -> Path:
@@ -78,6 +81,8 @@ def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Lites
         *login.ROUTES,
         *projects.ROUTES,
         *upload.ROUTES,
+        *precheck.ROUTES,
+        *uploads.ROUTES,
         *sources.ROUTES,
         *resolve.ROUTES,
         *media.ROUTES,
@@ -88,7 +93,11 @@ def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Lites
             path="/public", directories=[web_dir()], html_mode=True, include_in_schema=False
         ),
     ]
-    cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
+    cors = (
+        CORSConfig(allow_origins=list(settings.cors_origins), expose_headers=EXPOSED)
+        if settings.cors_origins
+        else None
+    )
     return Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],

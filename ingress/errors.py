@@ -16,7 +16,9 @@ log = logging.getLogger("media_sync.ingress")
 STATUS: list[tuple[type[e.MediaSyncError], int]] = [
     (e.UnsupportedMediaType, 415),
     (e.PayloadTooLarge, 413),
+    (e.ChecksumMismatch, 460),  # tus checksum extension: "Checksum Mismatch"
     (e.InvalidInput, 400),
+    (e.UploadExpired, 410),
     (e.NotFound, 404),
     (e.Conflict, 409),
     (e.StorageFull, 507),

@@ -29,7 +29,7 @@ log = logging.getLogger("media_sync.ingress")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 STATE_CHANGING_GETS = re.compile(r"^/(?:reindex|api/projects/[^/]+/reindex)/?$")
-UPLOADS = re.compile(r"^/api/projects/[^/]+/(?:upload|files/[^/]+)/?$")
+UPLOADS = re.compile(r"^/api/projects/[^/]+/(?:upload|uploads(?:/[^/]+)?|files/[^/]+)/?$")
 OPEN_PATHS = frozenset({"/", "/healthz", "/api/login", "/api/logout"})
 CROSS_SITE = frozenset({"cross-site", "same-site"})
 DEFAULT_PORTS = {"http": ":80", "https": ":443"}

@@ -4,7 +4,7 @@ pipelined with the socket reads, with bounded memory."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,11 +18,14 @@ BATCH = 1 << 20  # hand the worker 1 MiB at a time
 IN_FLIGHT = 2  # at most this many batches queued per upload: memory stays ~3 MiB
 
 
-class PipelinedWriter:
-    """Feed bytes from the event loop; a dedicated thread hashes and writes them in order."""
+class Pipeline:
+    """Feed bytes from the event loop; a dedicated thread hands them to ``sink`` in order, in
+    batches of about 1 MiB, with at most ``IN_FLIGHT`` batches queued."""
 
-    def __init__(self, directory: Path, hint: str, executor: ThreadPoolExecutor) -> None:
-        self.writer = TempWriter(directory, hint)
+    def __init__(
+        self, sink: Callable[[list[bytes | memoryview]], None], executor: ThreadPoolExecutor
+    ) -> None:
+        self._sink = sink
         self._executor = executor
         self._pieces: list[bytes | memoryview] = []  # handed over as they are: no copying here
         self._size = 0
@@ -37,17 +40,18 @@ class PipelinedWriter:
     async def _flush(self) -> None:
         if self._pieces:
             batch, self._pieces, self._size = self._pieces, [], 0
-            self._pending.append(self._executor.submit(self.writer.write_many, batch))
+            self._pending.append(self._executor.submit(self._sink, batch))
         while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0].done()):
             await asyncio.wrap_future(self._pending.pop(0))
 
-    async def finish(self) -> Digest:
+    async def drain(self) -> None:
+        """Wait until every byte fed so far went through ``sink`` (its error is raised here)."""
         await self._flush()
         while self._pending:
             await asyncio.wrap_future(self._pending.pop(0))
-        return await asyncio.wrap_future(self._executor.submit(self.writer.finish))
 
-    def abort(self) -> None:
+    def cancel(self) -> None:
+        """Drop what is queued and wait for the batch being written, if one."""
         for future in self._pending:
             future.cancel()
         for future in self._pending:
@@ -57,6 +61,22 @@ class PipelinedWriter:
                 except Exception:
                     pass
         self._pending.clear()
+        self._pieces, self._size = [], 0
+
+
+class PipelinedWriter(Pipeline):
+    """A Pipeline into a TempWriter: hashing and disk writes on the worker thread."""
+
+    def __init__(self, directory: Path, hint: str, executor: ThreadPoolExecutor) -> None:
+        self.writer = TempWriter(directory, hint)
+        super().__init__(self.writer.write_many, executor)
+
+    async def finish(self) -> Digest:
+        await self.drain()
+        return await asyncio.wrap_future(self._executor.submit(self.writer.finish))
+
+    def abort(self) -> None:
+        self.cancel()
         self.writer.abort()
 
 

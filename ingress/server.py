@@ -10,7 +10,7 @@ import resource
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import uvicorn
 from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
@@ -89,6 +89,29 @@ async def _busy(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallab
     await send_error(send, 503, BUSY_DETAIL, "TooManyConnections", ((b"connection", b"close"),))
 
 
+INFORMATIONAL = "http.response.informational"  # {"status": 1xx, "headers": [...]}: see below
+
+
+def _informational(cycle: RequestResponseCycle, message: Any) -> None:
+    """Write a 1xx interim response (the IETF resumable upload's 104) before the final one;
+    uvicorn's own ``send`` accepts nothing but ``http.response.start`` first. Dropped once the
+    final response has begun, for HTTP/1.0, or with a malformed header."""
+    status = int(message.get("status", 0))
+    if not 101 < status < 200 or cycle.response_started or cycle.transport.is_closing():
+        return
+    if cycle.scope.get("http_version") != "1.1":
+        return
+    reason = {103: b"Early Hints", 104: b"Upload Resumption Supported"}.get(
+        status, b"Informational"
+    )
+    lines = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+    for name, value in message.get("headers", []):
+        if any(c in bytes(name) + bytes(value) for c in b"\r\n\0") or not name:
+            return
+        lines.append(bytes(name) + b": " + bytes(value) + b"\r\n")
+    cycle.transport.write(b"".join(lines) + b"\r\n")
+
+
 async def _close_if_body_unread(
     cycle: RequestResponseCycle,
     app: ASGI3Application,
@@ -97,9 +120,15 @@ async def _close_if_body_unread(
     send: ASGISendCallable,
 ) -> None:
     """An answer given before the whole body arrived (a 413, a 404) closes the connection:
-    the rest of the body is never read."""
+    the rest of the body is never read. Also offers the ``http.response.informational``
+    extension (1xx interim responses) to the app."""
+    http_scope = cast(dict[str, Any], scope)
+    http_scope["extensions"] = {**(http_scope.get("extensions") or {}), INFORMATIONAL: {}}
 
     async def guarded(message: Any) -> None:
+        if message["type"] == INFORMATIONAL:
+            _informational(cycle, message)
+            return
         if message["type"] == "http.response.start" and cycle.more_body:
             kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
             message = {**message, "headers": [*kept, (b"connection", b"close")]}

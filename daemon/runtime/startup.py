@@ -1,8 +1,9 @@
 """The one start-up routine of `serve` and `daemon`: open, clean up, start services; stop in reverse.
 
 ``start(settings, services)`` checks the roots (one line naming the variable when one cannot be
-made), opens the Library, removes the temp files a crashed writer left, rewrites the
-``index.json`` files a full disk left stale, then starts the preview workers, the Resolve
+made), opens the Library, removes the temp files a crashed writer left and the resumable
+uploads that expired, rewrites the ``index.json`` files a full disk left stale, then starts the
+preview workers, the upload-expiry sweep, the Resolve
 proxy worker (when MEDIA_SYNC_RESOLVE_PROXIES is on) and the given services (the watcher). ``Runtime.stop()`` stops them in the reverse order, joins their threads
 and closes the Library. The HTTP ingress runs this inside its lifespan and adds only HTTP.
 """
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from daemon.errors import SettingsError
+from daemon.ingest.resumable_sweep import expire as expire_uploads
+from daemon.ingest.resumable_sweep import start_expiry_sweep
 from daemon.library import Library
 from daemon.media.previews import Previews
 from daemon.media.proxy import Proxies
@@ -67,6 +70,9 @@ def _clean_up(library: Library) -> None:
     removed = remove_stale_temps(library.registry().sources)
     if removed:
         log.info("removed %d leftover temp file(s) from interrupted uploads", removed)
+    expired = expire_uploads(library)
+    if expired:
+        log.info("removed %d expired resumable upload(s)", expired)
     rewritten = catch_up_indexes(library.settings, library.catalog)
     if rewritten:
         log.info("rewrote %d index.json file(s) a full disk had left stale", rewritten)
@@ -86,6 +92,7 @@ def start(settings: Settings, services: Sequence[Service] = ()) -> Runtime:
     try:
         previews.start()
         runtime._stops.append(previews.stop)
+        runtime._stops.append(start_expiry_sweep(library))
         if settings.resolve_proxies != "off":
             runtime.proxies = Proxies(library, settings.resolve_proxies, previews.budget)
             runtime.proxies.start()

@@ -1,50 +1,37 @@
-"""Uploads: multipart (`file`/`files`) and raw-body PUT, streamed to disk while hashing."""
+"""Uploads: multipart (`file`/`files`) and raw-body PUT, streamed to disk while hashing; an
+announced sha256 the project holds answers `duplicate` before the body; album sync sessions
+(`?op=start`, `?op=finalize`, uploads carrying `batch_id`)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import anyio.to_thread
 from litestar import Request, Response, post, put
 
-from daemon.errors import (
-    EmptyUpload,
-    InvalidInput,
-    MediaSyncError,
-    PayloadTooLarge,
-    StorageFull,
-    UnsupportedMediaType,
-)
-from daemon.ingest.pipeline import IngestResult, ingest_upload
-from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
-from daemon.storage.conventions import clean_upload_name
-from daemon.storage.indexfile import write_index_or_mark
-from daemon.storage.projects import ProjectRef, ensure_layout
-from daemon.storage.spool import full_means_storage_full
+from daemon.errors import InvalidInput, MediaSyncError, PayloadTooLarge
+from daemon.ingest import batches
+from daemon.ingest.announced import ingest_announced
+from daemon.ingest.pipeline import IngestResult
+from daemon.storage.projects import ProjectRef
+from ingress import sessions
 from ingress.deps import Lib
+from ingress.digests import announced_sha256
 from ingress.errors import status_for
-from ingress.multipart import MultipartParser, PartData, PartEnd, PartStart, boundary_from
 from ingress.receive import PipelinedWriter, limited
+from ingress.uploadparts import (
+    FILE_FIELDS,
+    Outcome,
+    Received,
+    Refused,
+    check_upload_name,
+    receive_multipart,
+    store,
+)
 from ingress.urls import base_url, media_url
 
-FILE_FIELDS = {"file", "files"}
-
-
-def check_upload_name(raw: str | None) -> str:
-    """A safe stored name with an accepted media extension, or 400/415."""
-    if not raw:
-        raise InvalidInput("the file part has no filename")
-    name = clean_upload_name(raw)
-    if not is_media(name):
-        raise UnsupportedMediaType(
-            f"{raw!r} is not a supported media file; accepted extensions: "
-            + " ".join(ACCEPTED_EXTENSIONS),
-            accepted=list(ACCEPTED_EXTENSIONS),
-        )
-    return name
+__all__ = ["FILE_FIELDS", "ROUTES", "check_upload_name", "receive_multipart", "result_body"]
 
 
 def result_body(
@@ -97,167 +84,85 @@ def _precheck(request: Request[Any, Any, Any], lib: Lib) -> None:
             )
 
 
-async def _store(
-    lib: Lib, ref: ProjectRef, writer: PipelinedWriter, name: str, *, batch: bool = False
-) -> IngestResult:
-    """Finish the temp and ingest it; the temp stays locked until it is placed or removed."""
-    try:
-        digest = await writer.finish()
-        return await anyio.to_thread.run_sync(
-            partial(ingest_upload, batch=batch), lib, ref, writer.writer.path, name, digest
-        )
-    finally:
-        writer.abort()
+async def _record(lib: Lib, ref: ProjectRef, batch_id: str | None, outcomes: list[Outcome]) -> None:
+    """What each file of a session's request became, recorded in the session."""
+    if batch_id is None or not outcomes:
+        return
+
+    def record() -> None:
+        for o in outcomes:
+            if isinstance(o, Refused):
+                batches.record_upload(lib, ref, batch_id, o.filename, error=o.error)
+            else:
+                batches.record_upload(lib, ref, batch_id, o[0], result=o[1])
+
+    await anyio.to_thread.run_sync(record)
 
 
-@dataclass(frozen=True)
-class Refused:
-    """A file part refused on its own (wrong type, empty, disk full) while the others go on."""
-
-    filename: str
-    error: MediaSyncError
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "status": "refused",
-            "filename": self.filename,
-            "detail": self.error.detail,
-            "error": type(self.error).__name__,
-            "status_code": status_for(self.error),
-        }
+async def _announced(
+    lib: Lib, ref: ProjectRef, sha256: str | None, name: str | None
+) -> IngestResult | None:
+    """The duplicate an announced sha256 makes when the project holds it live (no byte of the
+    body read), else None."""
+    if sha256 is None:
+        return None
+    return await anyio.to_thread.run_sync(ingest_announced, lib, ref, sha256, name)
 
 
-Outcome = tuple[str, IngestResult] | Refused
+def _early(
+    request: Request[Any, Any, Any], lib: Lib, result: IngestResult, name: str
+) -> Response[Any]:
+    """The duplicate answer given before the body: the connection closes (the body is unread)."""
+    body = result_body(request, lib, result, name)
+    return Response(body, status_code=200, headers={"Connection": "close"})
 
 
-@dataclass
-class Received:
-    """What a multipart request did, part by part, and why it stopped early (if it did)."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    stopped: MediaSyncError | None = None  # too many parts, disk full
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def committed(self) -> bool:
-        return any(not isinstance(o, Refused) for o in self.outcomes)
-
-
-class _MultipartReceiver:
-    """Feeds the parser and stores each file part as it ends (index.json written once, after)."""
-
-    def __init__(self, lib: Lib, ref: ProjectRef, executor: ThreadPoolExecutor) -> None:
-        self.lib, self.ref, self.executor = lib, ref, executor
-        self.received = Received()
-        self.writer: PipelinedWriter | None = None
-        self.name = ""
-        self.parts = 0
-
-    def start(self, event: PartStart) -> None:
-        if not (event.name in FILE_FIELDS or event.filename):
-            return
-        self.parts += 1
-        limit = self.lib.settings.max_parts
-        if self.parts > limit:
-            raise _Stop(
-                PayloadTooLarge(
-                    f"more than {limit} file parts in one request (MEDIA_SYNC_MAX_PARTS); the "
-                    f"first {limit} were handled as listed in 'files', the rest was not read: "
-                    "send them in another request"
-                )
-            )
-        try:
-            self.name = check_upload_name(event.filename)
-        except InvalidInput as exc:
-            self.received.outcomes.append(Refused(event.filename or "", exc))
-            return
-        try:
-            self.writer = PipelinedWriter(self.ref.originals, self.name, self.executor)
-        except StorageFull as exc:
-            raise _Stop(exc, self.name) from exc
-
-    async def end(self) -> None:
-        current, self.writer = self.writer, None
-        if current is None:
-            return
-        try:
-            result = await _store(self.lib, self.ref, current, self.name, batch=True)
-            self.received.outcomes.append((self.name, result))
-        except EmptyUpload as exc:
-            self.received.outcomes.append(Refused(self.name, exc))
-        except StorageFull as exc:
-            raise _Stop(exc, self.name) from exc
-
-    async def feed(self, chunk: bytes, parser: MultipartParser) -> None:
-        for event in parser.feed(chunk):
-            if isinstance(event, PartStart):
-                self.start(event)
-            elif isinstance(event, PartData):
-                if self.writer is not None:
-                    try:
-                        await self.writer.write(event.data)
-                    except StorageFull as exc:
-                        raise _Stop(exc, self.name) from exc
-            elif isinstance(event, PartEnd):
-                await self.end()
-
-
-class _Stop(Exception):
-    """Stop reading the body: the error, and the part it refused (if one)."""
-
-    def __init__(self, error: MediaSyncError, filename: str | None = None) -> None:
-        super().__init__(error.detail)
-        self.error, self.filename = error, filename
-
-
-async def receive_multipart(request: Request[Any, Any, Any], lib: Lib, ref: ProjectRef) -> Received:
-    """Every file part of the body, each stored, found duplicate or refused on its own; stops at
-    MEDIA_SYNC_MAX_PARTS, a full disk or a client gone. index.json is rewritten once at the end
-    (also when the client left): what was committed stays committed and listed."""
-    parser = MultipartParser(boundary_from(request.headers.get("content-type", "")))
-    with full_means_storage_full(ref.path, "nothing was stored"):
-        await anyio.to_thread.run_sync(ensure_layout, ref)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload") as executor:
-        receiver = _MultipartReceiver(lib, ref, executor)
-        try:
-            async for chunk in limited(request.stream(), lib.settings.max_upload_bytes):
-                await receiver.feed(chunk, parser)
-            parser.close()
-        except _Stop as stop:
-            receiver.received.stopped = stop.error
-            if stop.filename is not None:
-                receiver.received.outcomes.append(Refused(stop.filename, stop.error))
-        except InvalidInput as exc:  # too large, malformed: reported beside what was committed
-            if not receiver.received.committed:
-                raise
-            receiver.received.stopped = exc
-        finally:
-            if receiver.writer is not None:
-                receiver.writer.abort()
-            if receiver.received.committed:
-                warning = await anyio.to_thread.run_sync(
-                    write_index_or_mark, lib.settings, ref, lib.catalog
-                )
-                receiver.received.warnings += [warning] if warning else []
-    if not receiver.received.outcomes:
-        raise receiver.received.stopped or InvalidInput(
-            "no file found in the body: send multipart field 'file'"
-        )
-    return receiver.received
-
-
-@post("/api/projects/{project:str}/upload", request_max_body_size=None, status_code=200)
+@post(
+    "/api/projects/{project:str}/upload",
+    request_max_body_size=None,
+    status_code=200,
+    summary="Upload files; start or finalize an album sync session",
+)
 async def upload(
     request: Request[Any, Any, Any],
     lib: Lib,
     project: str,
     source: str | None = None,
+    op: str | None = None,
+    batch_id: str | None = None,
 ) -> Response[Any]:
-    """Multipart upload (`file`, or several `files`); 200 for stored and duplicate alike."""
+    """Multipart upload (`file`, or several `files`); 200 for stored and duplicate alike.
+
+    `X-Content-SHA256: <hex>` or `Repr-Digest: sha-256=:<base64>:` announce the file's bytes:
+    when the project holds them live the answer is `duplicate` at once, without reading the
+    body (named by `X-Filename`, else by the stored copy); otherwise bytes that do not match
+    are refused (400). `?op=start` (album_name, device, note as JSON, form or query) opens a
+    sync session; uploads carrying its `batch_id` (query, `X-Batch-Id`, or a multipart field
+    before the file) are counted in it; `?op=finalize&batch_id=` closes it with the counts.
+    """
+    if op not in (None, "", "upload", "start", "finalize"):
+        raise InvalidInput(f"unknown op {op!r}: use op=start, op=finalize, or none to upload")
+    session = sessions.batch_id_of(request, batch_id)
+    if op == "start":
+        ref = await anyio.to_thread.run_sync(lib.project, source, project)
+        return Response(await sessions.start(request, lib, ref), status_code=200)
+    if op == "finalize":
+        ref = await anyio.to_thread.run_sync(lib.project, source, project)
+        return Response(await sessions.finalize(request, lib, ref, session), status_code=200)
     _precheck(request, lib)
+    sha256 = announced_sha256(request.headers)
+    named = request.headers.get("x-filename")
+    name = check_upload_name(named) if named else None
     ref = await anyio.to_thread.run_sync(lib.project, source, project)
-    received = await receive_multipart(request, lib, ref)
+    if session is not None:
+        await anyio.to_thread.run_sync(batches.check_open, lib, ref, session)
+    known = await _announced(lib, ref, sha256, name)
+    if known is not None:
+        await _record(lib, ref, session, [(name or _basename(known.rel_path), known)])
+        return _early(request, lib, known, name or _basename(known.rel_path))
+    received = await receive_multipart(request, lib, ref, sha256, session)
     outcomes = received.outcomes
+    await _record(lib, ref, received.batch_id, outcomes)
     refused = [o for o in outcomes if isinstance(o, Refused)]
     if len(refused) == len(outcomes):
         raise refused[0].error  # nothing was stored: the request as a whole failed
@@ -300,27 +205,53 @@ def _many(bodies: list[dict[str, Any]], received: Received) -> Response[Any]:
     return Response(body, status_code=200)
 
 
-@put("/api/projects/{project:str}/files/{filename:str}", request_max_body_size=None)
+def _basename(rel_path: str) -> str:
+    return rel_path.rsplit("/", 1)[-1]
+
+
+@put(
+    "/api/projects/{project:str}/files/{filename:str}",
+    request_max_body_size=None,
+    summary="Upload one file as the raw request body",
+)
 async def upload_raw(
     request: Request[Any, Any, Any],
     lib: Lib,
     project: str,
     filename: str,
     source: str | None = None,
+    batch_id: str | None = None,
 ) -> Response[Any]:
-    """Raw-body upload: the request body is the file, the last path segment its name."""
+    """Raw-body upload: the request body is the file, the last path segment its name.
+
+    `X-Content-SHA256`, `Repr-Digest` or `Content-Digest` (`sha-256=:<base64>:`) announce the
+    bytes: a duplicate is answered before the body, other bytes are refused (400).
+    `batch_id` (query or `X-Batch-Id`) counts the file in an album sync session."""
     _precheck(request, lib)
+    session = sessions.batch_id_of(request, batch_id)
+    sha256 = announced_sha256(request.headers, content_digest=True)
     name = check_upload_name(filename)
     ref = await anyio.to_thread.run_sync(lib.project, source, project)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload") as executor:
-        writer = PipelinedWriter(ref.originals, name, executor)
-        try:
-            async for chunk in limited(request.stream(), lib.settings.max_upload_bytes):
-                await writer.write(chunk)
-        except BaseException:
-            writer.abort()
-            raise
-        result = await _store(lib, ref, writer, name)
+    if session is not None:
+        await anyio.to_thread.run_sync(batches.check_open, lib, ref, session)
+    known = await _announced(lib, ref, sha256, name)
+    if known is not None:
+        await _record(lib, ref, session, [(name, known)])
+        return _early(request, lib, known, name)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload") as executor:
+            writer = PipelinedWriter(ref.originals, name, executor)
+            try:
+                async for chunk in limited(request.stream(), lib.settings.max_upload_bytes):
+                    await writer.write(chunk)
+            except BaseException:
+                writer.abort()
+                raise
+            result = await store(lib, ref, writer, name, expect=sha256)
+    except MediaSyncError as exc:
+        await _record(lib, ref, session, [Refused(name, exc)])
+        raise
+    await _record(lib, ref, session, [(name, result)])
     return Response(result_body(request, lib, result, name), status_code=200)
 
 

@@ -1,5 +1,7 @@
-// Uploads: drop zone and picker, one streamed XHR per file (two at a time), progress and results.
-import { $, bytes, duration, el, emit, projectPath, query, sourceParam, state } from "./api.js";
+// Uploads: drop zone and picker; a pre-check skips what the project already has, the rest go
+// through tus (resumable; resumable.js), two at a time, with progress, speed and time left.
+import { $, api, bytes, duration, el, emit, projectPath, sourceParam, state } from "./api.js";
+import { sendMultipart, sendResumable, tusAvailable, uploadsEndpoint } from "./resumable.js";
 
 // Mirrors daemon/mediatypes.py ACCEPTED_EXTENSIONS; the server's 415 answer stays the authority.
 export const ACCEPTED = [
@@ -9,7 +11,9 @@ export const ACCEPTED = [
   ".rw2", ".tif", ".tiff", ".wav", ".webm", ".webp",
 ];
 const CONCURRENCY = 2;
+const CHECK_BATCH = 1000; // items per pre-check request
 const queue = [];
+const picked = new Set(); // `name size` of every file picked on this page (not "earlier visits")
 let running = 0;
 
 function extension(name) {
@@ -33,24 +37,32 @@ function row(file) {
   const bar = el("progress", { max: "100", value: "0", "aria-label": `Upload progress of ${file.name}` });
   const status = el("span", { class: "tag" }, "queued");
   const detail = el("div", { class: "small muted" }, bytes(file.size));
+  const retry = el("button", { type: "button", hidden: true, "aria-label": `Retry upload of ${file.name}` }, "Retry");
   const cancel = el("button", { type: "button", "aria-label": `Cancel upload of ${file.name}` }, "Cancel");
   const item = el(
     "li",
     { class: "upload", dataset: { name: file.name, status: "queued" } },
-    el("div", { class: "upload-head" }, el("span", { class: "name" }, file.name), status, cancel),
+    el("div", { class: "upload-head" }, el("span", { class: "name" }, file.name), status, retry, cancel),
     bar,
     detail,
   );
-  return { item, bar, status, detail, cancel };
+  return { item, bar, status, detail, retry, cancel };
+}
+
+function show(job, status, label, text, tone = "muted") {
+  const view = job.view;
+  view.item.dataset.status = status;
+  view.status.textContent = label;
+  view.status.className = tone === "muted" ? "tag" : `tag ${tone}`;
+  view.detail.replaceChildren(...(Array.isArray(text) ? text : [text]));
+  view.detail.className = `small ${tone}`;
 }
 
 function finish(job, status, text, tone) {
-  job.view.item.dataset.status = status;
-  job.view.status.textContent = status;
+  show(job, status, status, text, tone === "ok" ? "muted" : tone);
   job.view.status.className = `tag ${tone}`;
-  job.view.detail.replaceChildren(...(Array.isArray(text) ? text : [text]));
-  job.view.detail.className = `small ${tone === "ok" ? "muted" : tone}`;
   job.view.cancel.remove();
+  job.view.retry.hidden = true;
 }
 
 function resultText(body) {
@@ -63,94 +75,236 @@ function resultText(body) {
   return link ? [parts.join(""), " · ", el("a", { href: link, target: "_blank", rel: "noopener" }, "open")] : parts.join("");
 }
 
-function onDone(job, xhr) {
-  let body = null;
-  try {
-    body = JSON.parse(xhr.responseText || "null");
-  } catch {
-    body = { detail: (xhr.responseText || "").slice(0, 200) };
-  }
-  if (xhr.status === 200 && body && body.status) {
-    const tone = body.status === "stored" ? "ok" : "warn";
-    finish(job, body.status, resultText(body), tone);
-    emit("uploaded", { project: job.project, source: job.source, body });
-  } else {
-    const why = (body && body.detail) || xhr.statusText || "no answer";
-    finish(job, "refused", `${xhr.status} ${body && body.error ? body.error : ""}: ${why}`, "bad");
-  }
-}
-
-function progress(job, event) {
-  if (!event.lengthComputable) return;
+/** Percent, bytes, speed and time left; speed counts only what this page sent since it started. */
+function progress(job, sent, total) {
   const now = performance.now();
-  const seconds = (now - job.started) / 1000;
-  const speed = seconds > 0.05 ? event.loaded / seconds : 0;
-  const left = speed > 0 ? (event.total - event.loaded) / speed : Infinity;
-  const percent = Math.min(100, (event.loaded / event.total) * 100);
+  if (job.mark === null) job.mark = { at: now, sent };
+  const seconds = (now - job.mark.at) / 1000;
+  const speed = seconds > 0.05 ? (sent - job.mark.sent) / seconds : 0;
+  const left = speed > 0 ? (total - sent) / speed : Infinity;
+  const percent = total > 0 ? Math.min(100, (sent / total) * 100) : 100;
+  const resumed = job.view.item.dataset.resumedAt;
+  job.view.item.dataset.status = "sending";
+  job.view.retry.hidden = true;
+  job.view.item.dataset.percent = percent.toFixed(0);
   job.view.bar.value = percent;
+  job.view.status.className = "tag";
   job.view.status.textContent = `${percent.toFixed(0)}%`;
+  job.view.detail.className = "small muted";
+  const pace = speed > 0 ? ` · ${bytes(speed)}/s · ${duration(left)} left` : " · measuring speed…";
   job.view.detail.textContent =
-    `${bytes(event.loaded)} of ${bytes(event.total)} · ${bytes(speed)}/s` +
-    (Number.isFinite(left) ? ` · ${duration(left)} left` : "");
-  if (event.loaded >= event.total) job.view.status.textContent = "hashing…";
+    (resumed ? `resumed at ${resumed}% · ` : "") + `${bytes(sent)} of ${bytes(total)}` + pace;
+  if (sent >= total) job.view.status.textContent = "finishing…"; // the server hashes and files it
 }
 
-function start(job) {
-  running += 1;
-  const xhr = new XMLHttpRequest();
-  job.xhr = xhr;
-  job.started = performance.now();
-  job.view.item.dataset.status = "sending";
-  job.view.status.textContent = "0%";
-  xhr.open("POST", projectPath(job.project, "/upload") + query({ source: sourceParam(job.source) }));
-  xhr.responseType = "text";
-  xhr.setRequestHeader("Accept", "application/json");
-  xhr.upload.onprogress = (event) => progress(job, event);
-  xhr.onload = () => onDone(job, xhr);
-  xhr.onerror = () => finish(job, "failed", "network error: the connection was lost", "bad");
-  xhr.onabort = () => finish(job, "canceled", "canceled", "muted");
-  xhr.onloadend = () => {
-    running -= 1;
-    pump();
+function release(job) {
+  if (!job.active) return;
+  job.active = false;
+  running -= 1;
+  pump();
+}
+
+/** What the transports report back to the row. */
+function reporter(job) {
+  return {
+    progress: (sent, total) => progress(job, sent, total),
+    accepted: (offset) => (job.view.item.dataset.offset = String(offset)),
+    resuming(offset, total) {
+      const percent = Math.floor((offset / total) * 100);
+      job.view.item.dataset.resumedAt = String(percent);
+      job.view.item.dataset.offset = String(offset);
+      job.view.bar.value = percent;
+      job.mark = null; // speed from here on
+      show(job, "sending", `${percent}%`, `resuming at ${percent}% (${bytes(offset)} already on the server)`);
+    },
+    waiting(text) {
+      show(job, "waiting", "paused", text, "warn");
+      if (job.transfer && job.transfer.retry) job.view.retry.hidden = false;
+      job.mark = null;
+    },
+    done(body) {
+      job.view.bar.value = 100;
+      job.view.item.dataset.path = body.path || "";
+      finish(job, body.status, resultText(body), body.status === "stored" ? "ok" : "warn");
+      emit("uploaded", { project: job.project, source: job.source, body });
+      release(job);
+      showUnfinished();
+    },
+    failed(text, status) {
+      const refused = status >= 400 && status < 500;
+      finish(job, refused ? "refused" : "failed", text, "bad");
+      if (!refused && job.transfer && job.transfer.retry) {
+        job.view.retry.hidden = false; // tus: Retry picks up from the server's offset
+      }
+      release(job);
+    },
   };
-  const form = new FormData();
-  form.append("file", job.file, job.file.name); // a File streams from disk; never read into memory
-  xhr.send(form);
+}
+
+async function start(job) {
+  running += 1;
+  job.active = true;
+  job.mark = null;
+  show(job, "sending", "0%", "starting…");
+  const endpoint = uploadsEndpoint(job.project, job.source);
+  const ui = reporter(job);
+  const tus = await tusAvailable(endpoint);
+  if (!job.active) return; // canceled while asking
+  if (tus) {
+    job.transfer = sendResumable(job, endpoint, ui);
+  } else {
+    job.mark = { at: performance.now(), sent: 0 };
+    job.transfer = sendMultipart(job, ui);
+  }
 }
 
 function pump() {
   while (running < CONCURRENCY && queue.length) start(queue.shift());
 }
 
+function wire(job) {
+  job.view.cancel.addEventListener("click", () => {
+    const index = queue.indexOf(job);
+    if (index >= 0) queue.splice(index, 1);
+    finish(job, "canceled", job.transfer ? "canceling…" : "canceled before sending", "muted");
+    if (job.transfer) {
+      job.transfer.cancel().then((removed) => {
+        job.view.detail.textContent = removed
+          ? "canceled; the partial upload was removed"
+          : "canceled; the server removes the partial upload when it expires";
+        showUnfinished();
+      });
+    }
+    job.transfer = null;
+    release(job);
+  });
+  job.view.retry.addEventListener("click", () => {
+    if (!job.transfer || !job.transfer.retry) return;
+    job.view.retry.hidden = true;
+    if (!job.active) {
+      running += 1; // a failed upload takes a slot again
+      job.active = true;
+      job.view.item.querySelector(".upload-head").append(job.view.cancel);
+    }
+    show(job, "sending", "…", "retrying…");
+    job.transfer.retry();
+  });
+}
+
+const REASONS = {
+  same_content: "the same content",
+  same_name_size: "same name and size",
+  same_name_size_time: "same name, size and capture time",
+  same_size_time: "same size and capture time, under another name",
+  empty: "an empty file is never stored",
+};
+
+/** Ask the server which files it has already: one request per 1,000 files. A server without
+ * the check (or a failed request) means every file is sent; the server still de-duplicates. */
+async function precheck(project, source, jobs) {
+  const decisions = [];
+  for (let i = 0; i < jobs.length; i += CHECK_BATCH) {
+    const part = jobs.slice(i, i + CHECK_BATCH);
+    const items = part.map(({ file }) => ({
+      name: file.name,
+      size: file.size,
+      ...(file.lastModified ? { modified_at: new Date(file.lastModified).toISOString() } : {}),
+    }));
+    try {
+      const answer = await api(projectPath(project, "/upload-check"), {
+        method: "POST",
+        body: { items },
+        params: { source: sourceParam(source) },
+      });
+      const list = Array.isArray(answer) ? answer : (answer && answer.items) || [];
+      part.forEach((_, n) => decisions.push(list.length === part.length ? list[n] : null));
+    } catch {
+      part.forEach(() => decisions.push(null));
+    }
+  }
+  return decisions;
+}
+
 /** Queue files for the current project; refused ones are reported without being sent. */
-export function addFiles(files) {
+export async function addFiles(files) {
   if (!state.project) {
     $("upload-list").prepend(el("li", { class: "bad small" }, "Pick or create a project first."));
     return;
   }
+  const checking = [];
   for (const file of files) {
     const view = row(file);
     $("upload-list").prepend(view.item);
-    const job = { file, view, project: state.project, source: state.source, xhr: null };
+    const job = { file, view, project: state.project, source: state.source, transfer: null, active: false, mark: null };
     const why = refusal(file);
     if (why) {
       finish(job, "refused", `not sent: ${why}`, "bad");
       continue;
     }
-    view.cancel.addEventListener("click", () => {
-      if (job.xhr) job.xhr.abort();
-      else {
-        queue.splice(queue.indexOf(job), 1);
-        finish(job, "canceled", "canceled before sending", "muted");
-      }
-    });
-    queue.push(job);
+    show(job, "checking", "checking…", `${bytes(file.size)} · asking the server whether it has this file`);
+    wire(job);
+    picked.add(`${file.name} ${file.size}`);
+    checking.push(job);
   }
+  if (!checking.length) return;
+  showUnfinished();
+  const decisions = await precheck(checking[0].project, checking[0].source, checking);
+  checking.forEach((job, n) => {
+    if (job.view.item.dataset.status === "canceled") return;
+    const decision = decisions[n];
+    if (decision && decision.decision === "skip" && !decision.path) {
+      // Not a copy the project has: a file the server would refuse (an empty one, a bad name).
+      finish(job, "refused", `not sent: ${decision.detail || REASONS[decision.reason] || decision.reason}`, "bad");
+      return;
+    }
+    if (decision && decision.decision === "skip") {
+      job.view.bar.value = 100;
+      job.view.item.dataset.path = decision.path;
+      const why = REASONS[decision.reason] || decision.reason || "the project has it";
+      finish(job, "skipped", `already there as ${decision.path}: not sent (${why})`, "muted");
+      job.view.status.textContent = "already there";
+      return;
+    }
+    show(job, "queued", "queued", bytes(job.file.size));
+    queue.push(job);
+  });
   pump();
+}
+
+/** Uploads an earlier visit left unfinished (tus-js-client's records in localStorage). */
+function unfinished() {
+  const found = [];
+  const recent = Date.now() - 2 * 24 * 3600 * 1000; // the server forgets them after a day
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (!key || !key.startsWith("tus::")) continue;
+      const record = JSON.parse(localStorage.getItem(key) || "null");
+      const url = record && record.uploadUrl;
+      const match = url && url.startsWith(location.origin) && /\/api\/projects\/([^/]+)\/uploads\//.exec(url);
+      if (!match || Date.parse(record.creationTime) < recent) continue;
+      const name = (record.metadata && record.metadata.filename) || "?";
+      if (picked.has(`${name} ${record.size}`)) continue;
+      found.push(`${name} (${bytes(record.size)}, ${decodeURIComponent(match[1])})`);
+    }
+  } catch {
+    /* storage disabled or a foreign entry: nothing to offer */
+  }
+  return found;
+}
+
+function showUnfinished() {
+  const list = unfinished();
+  const note = $("upload-resume-note");
+  note.hidden = !list.length;
+  note.textContent = list.length
+    ? `Unfinished from an earlier visit: ${list.join(", ")}. Pick the same files in the same project to resume them.`
+    : "";
 }
 
 export function initUpload() {
   $("accepted").textContent = ACCEPTED.join(" ");
+  showUnfinished();
   const input = $("file-input");
   input.addEventListener("change", () => {
     addFiles([...input.files]);
