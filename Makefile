@@ -36,6 +36,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format daemon ingress tests
 
 bench: $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e '.[bench]'  # copyparty, for tests/bench/tus_speed.py
 	for script in tests/bench/*.py; do $(BIN)/python $$script || exit 1; done
 	MEDIA_SYNC_CRASH_ROUNDS=200 MEDIA_SYNC_CRASH_SECONDS=600 $(BIN)/python -m pytest -q -o timeout=1800 tests/crash
 

@@ -45,7 +45,7 @@ class Library:
     def open(cls, settings: Settings) -> Library:
         settings.projects_root.mkdir(parents=True, exist_ok=True)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings, Catalog.open(settings.catalog_path))
+        return cls(settings, Catalog.from_settings(settings))
 
     def close(self) -> None:
         self.catalog.close()

@@ -9,9 +9,12 @@ last id sees nothing twice and misses nothing still kept).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from daemon.catalog.models import utcnow
 
 if TYPE_CHECKING:
     from daemon.catalog import Catalog
@@ -49,11 +52,44 @@ def add(
         source=source,
         project=project,
         rel_path=rel_path,
-        data=json.dumps(data, separators=(",", ":")),
+        data=_json(data),
     ).execute()
     catalog.events_added += 1
     if catalog.events_added % PRUNE_EVERY == 0:
         prune(catalog)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """A change for the live feed, as the ingest pipeline stores a batch of them."""
+
+    type: str
+    source: str
+    project: str
+    rel_path: str
+    data: dict[str, Any]
+
+
+def add_rows(catalog: Catalog, rows: Sequence[EventRow]) -> None:
+    """Store a batch's events (one statement; the caller holds the write transaction),
+    pruned as ``add`` does."""
+    if not rows:
+        return
+    table = catalog.models.Event._meta.table_name
+    now = utcnow()
+    catalog.executemany(
+        f'INSERT INTO "{table}" (at, type, source, project, rel_path, data) '
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(now, str(r.type), r.source, r.project, r.rel_path, _json(r.data)) for r in rows],
+    )
+    before = catalog.events_added
+    catalog.events_added += len(rows)
+    if before // PRUNE_EVERY != catalog.events_added // PRUNE_EVERY:
+        prune(catalog)
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
 def latest_id(catalog: Catalog) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -136,3 +137,16 @@ def forget_source(catalog: Catalog, source: str) -> tuple[int, int]:
     files = m.File.delete().where(m.File.source == source).execute()
     projects = m.Project.delete().where(m.Project.source == source).execute()
     return int(files), int(projects)
+
+
+def forget_all(catalog: Catalog) -> None:
+    """Drop every file, content and project row and the change counters, and give the catalog
+    a new identity (a rebuild in place; the caller holds the write transaction). Jobs, events,
+    upload batches and the watcher's status stay: the files on disk do not describe them."""
+    from daemon.catalog import generations
+
+    m = catalog.models
+    for model in (m.File, m.Content, m.Project):
+        model.delete().execute()
+    catalog.execute(f"DELETE FROM {generations.TABLE}")
+    m.Meta.update(value=secrets.token_hex(8)).where(m.Meta.key == "catalog_id").execute()

@@ -7,13 +7,13 @@ through one ``executemany`` each (a batch of drops is a handful of statements, n
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import peewee as pw
+import psycopg
 
 from daemon.catalog import events
 from daemon.catalog.generations import TABLE as generations_table
@@ -23,6 +23,8 @@ from daemon.catalog.values import MetaStatus, Origin
 if TYPE_CHECKING:
     from daemon.catalog import Catalog
 
+EventRow = events.EventRow  # the batch's events are stored with its rows (``add_events``)
+add_events = events.add_rows
 Stamp = tuple[int, int, int, int]  # size, inode, mtime_ns, ctime_ns
 Row = tuple[int, int, int]  # the (size, mtime_ns, inode) a reconcile compares
 CHUNK = 400  # bound parameters per IN (...) query, well below sqlite's limit
@@ -74,9 +76,15 @@ class NewFile:
 
 
 def is_full(exc: BaseException) -> bool:
-    """Is this sqlite's "database or disk is full" (through peewee or not)?"""
-    return isinstance(exc, pw.OperationalError | sqlite3.OperationalError) and (
+    """Is this the catalog's disk being full: sqlite's "database or disk is full", or
+    PostgreSQL's disk_full (SQLSTATE 53100), through peewee or not?"""
+    if isinstance(exc, pw.OperationalError | sqlite3.OperationalError) and (
         "full" in str(exc).lower()
+    ):
+        return True
+    return any(  # peewee raises its own error while handling the driver's
+        isinstance(error, psycopg.Error) and error.sqlstate == "53100"
+        for error in (exc, exc.__cause__, exc.__context__)
     )
 
 
@@ -95,9 +103,9 @@ def rows_holding(catalog: Catalog, source: str, blake3s: Collection[str]) -> lis
     keys = sorted(set(blake3s))
     for part in _chunks(keys):
         marks = ",".join("?" * len(part))
-        cursor = catalog.db.execute_sql(
-            f'SELECT {_FACTS} FROM "{_file(catalog)}" WHERE blake3 IN ({marks}) AND +source = ? '
-            "ORDER BY id",  # +source: the content's index, never a scan of the whole source
+        cursor = catalog.execute(
+            f'SELECT {_FACTS} FROM "{_file(catalog)}" WHERE blake3 IN ({marks}) '
+            f"AND {catalog.dialect.skip_index}source = ? ORDER BY id",  # the content's index
             [*part, source],
         )
         found.extend(FileFacts(*record) for record in cursor.fetchall())
@@ -113,7 +121,7 @@ def rows_at(catalog: Catalog, source: str, places: Collection[tuple[str, str]]) 
     for project, rels in sorted(by_project.items()):
         for part in _chunks(sorted(rels)):
             marks = ",".join("?" * len(part))
-            cursor = catalog.db.execute_sql(
+            cursor = catalog.execute(
                 f'SELECT {_FACTS} FROM "{_file(catalog)}" '
                 f"WHERE source = ? AND project = ? AND rel_path IN ({marks})",
                 [source, project, *part],
@@ -125,16 +133,14 @@ def rows_at(catalog: Catalog, source: str, places: Collection[tuple[str, str]]) 
 def content_digest(catalog: Catalog, blake3: str) -> tuple[str, int] | None:
     """The (sha256, size) of a catalogued content, or None."""
     table = catalog.models.Content._meta.table_name
-    cursor = catalog.db.execute_sql(
-        f'SELECT sha256, size FROM "{table}" WHERE blake3 = ?', [blake3]
-    )
+    cursor = catalog.execute(f'SELECT sha256, size FROM "{table}" WHERE blake3 = ?', [blake3])
     row = cursor.fetchone()
     return (str(row[0]), int(row[1])) if row else None
 
 
 def also_in(catalog: Catalog, source: str, project: str, blake3: str) -> list[dict[str, str]]:
     """Where else (other projects, other sources) these bytes are catalogued."""
-    cursor = catalog.db.execute_sql(
+    cursor = catalog.execute(
         f'SELECT source, project, rel_path FROM "{_file(catalog)}" '
         "WHERE blake3 = ? AND NOT (source = ? AND project = ?) ORDER BY id",
         [blake3, source, project],
@@ -150,7 +156,7 @@ def ensure_projects(catalog: Catalog, projects: Iterable[tuple[str, str]]) -> No
     table = catalog.models.Project._meta.table_name
     now = utcnow()
     rows = [(source, name, "", now, 0, 0) for source, name in sorted(set(projects))]
-    catalog.db.connection().executemany(
+    catalog.executemany(
         f'INSERT INTO "{table}" (source, name, notes, created_at, duplicates_skipped, '
         "removed_missing_records) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         rows,
@@ -161,7 +167,7 @@ def add_contents(catalog: Catalog, contents: Iterable[tuple[str, str, int, str |
     """(blake3, sha256, size, kind) of contents to know; those already known stay as they are."""
     table = catalog.models.Content._meta.table_name
     now = utcnow()
-    catalog.db.connection().executemany(
+    catalog.executemany(
         f'INSERT INTO "{table}" (blake3, sha256, size, kind, first_seen_at, meta_status) '
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(*content, now, MetaStatus.PENDING.value) for content in contents],
@@ -170,7 +176,7 @@ def add_contents(catalog: Catalog, contents: Iterable[tuple[str, str, int, str |
 
 def add_files(catalog: Catalog, files: Iterable[NewFile]) -> None:
     """Insert file rows (their places are free: the caller dropped any row there first)."""
-    catalog.db.connection().executemany(
+    catalog.executemany(
         f'INSERT INTO "{_file(catalog)}" (source, project, rel_path, size, inode, mtime_ns, '
         "ctime_ns, blake3, origin, uploaded_at, tags, duplicate_of) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -201,7 +207,7 @@ def refill(
     duplicate_of: str | None,
 ) -> None:
     """The file at a place now holds other bytes (hashed at ``stamp``); it keeps its history."""
-    catalog.db.execute_sql(
+    catalog.execute(
         f'UPDATE "{_file(catalog)}" SET size = ?, inode = ?, mtime_ns = ?, ctime_ns = ?, '
         "blake3 = ?, duplicate_of = ? WHERE source = ? AND project = ? AND rel_path = ?",
         [*stamp, blake3, duplicate_of, source, project, rel_path],
@@ -210,7 +216,7 @@ def refill(
 
 def restamp(catalog: Catalog, source: str, project: str, rel_path: str, stamp: Stamp) -> None:
     """Record the stamp a file was (re)proven to hold its bytes at."""
-    catalog.db.execute_sql(
+    catalog.execute(
         f'UPDATE "{_file(catalog)}" SET size = ?, inode = ?, mtime_ns = ?, ctime_ns = ? '
         "WHERE source = ? AND project = ? AND rel_path = ?",
         [*stamp, source, project, rel_path],
@@ -227,7 +233,7 @@ def carry(
     """Move a file's row (its identity: uploaded_at, origin, tags) from one (source, project,
     rel_path) to another, with the stamp found there (ctime None: carried, not re-hashed, so
     unproven)."""
-    catalog.db.execute_sql(
+    catalog.execute(
         f'UPDATE "{_file(catalog)}" SET source = ?, project = ?, rel_path = ?, size = ?, '
         "inode = ?, mtime_ns = ?, ctime_ns = ?, duplicate_of = ? "
         "WHERE source = ? AND project = ? AND rel_path = ?",
@@ -240,7 +246,7 @@ def delete_files(catalog: Catalog, source: str, project: str, rel_paths: Collect
     gone = 0
     for part in _chunks(sorted(set(rel_paths))):
         marks = ",".join("?" * len(part))
-        cursor = catalog.db.execute_sql(
+        cursor = catalog.execute(
             f'DELETE FROM "{_file(catalog)}" WHERE source = ? AND project = ? '
             f"AND rel_path IN ({marks})",
             [source, project, *part],
@@ -257,23 +263,24 @@ def repoint_duplicates(
     content's index) follow it; left without it, the oldest of them becomes the original and
     the others name that one."""
     table = _file(catalog)
-    where = "blake3 = ? AND +source = ? AND +project = ? AND duplicate_of = ?"
+    plus = catalog.dialect.skip_index  # through the content's index
+    where = f"blake3 = ? AND {plus}source = ? AND {plus}project = ? AND duplicate_of = ?"
     keys = [blake3, source, project, old]
     if new is not None:
-        catalog.db.execute_sql(f'UPDATE "{table}" SET duplicate_of = ? WHERE {where}', [new, *keys])
+        catalog.execute(f'UPDATE "{table}" SET duplicate_of = ? WHERE {where}', [new, *keys])
         return
-    cursor = catalog.db.execute_sql(
+    cursor = catalog.execute(
         f'SELECT rel_path FROM "{table}" WHERE {where} ORDER BY id LIMIT 1', keys
     )
     heir = cursor.fetchone()
     if heir is None:
         return
-    catalog.db.execute_sql(
+    catalog.execute(
         f'UPDATE "{table}" SET duplicate_of = NULL WHERE source = ? AND project = ? '
         "AND rel_path = ?",
         [source, project, heir[0]],
     )
-    catalog.db.execute_sql(f'UPDATE "{table}" SET duplicate_of = ? WHERE {where}', [heir[0], *keys])
+    catalog.execute(f'UPDATE "{table}" SET duplicate_of = ? WHERE {where}', [heir[0], *keys])
 
 
 def count_duplicates(catalog: Catalog, source: str, project: str, count: int) -> None:
@@ -289,48 +296,10 @@ def count_removed(catalog: Catalog, source: str, project: str, count: int) -> No
 def _bump(catalog: Catalog, source: str, project: str, column: str, count: int) -> None:
     if count:
         table = catalog.models.Project._meta.table_name
-        catalog.db.execute_sql(
+        catalog.execute(
             f'UPDATE "{table}" SET {column} = {column} + ? WHERE source = ? AND name = ?',
             [count, source, project],
         )
-
-
-@dataclass(frozen=True)
-class EventRow:
-    """A change for the live feed."""
-
-    type: str
-    source: str
-    project: str
-    rel_path: str
-    data: dict[str, Any]
-
-
-def add_events(catalog: Catalog, rows: Sequence[EventRow]) -> None:
-    """Store the batch's events (one statement); pruned as ``daemon.catalog.events`` does."""
-    if not rows:
-        return
-    table = catalog.models.Event._meta.table_name
-    now = utcnow()
-    catalog.db.connection().executemany(
-        f'INSERT INTO "{table}" (at, type, source, project, rel_path, data) '
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (
-                now,
-                str(r.type),
-                r.source,
-                r.project,
-                r.rel_path,
-                json.dumps(r.data, separators=(",", ":")),
-            )
-            for r in rows
-        ],
-    )
-    before = catalog.events_added
-    catalog.events_added += len(rows)
-    if before // events.PRUNE_EVERY != catalog.events_added // events.PRUNE_EVERY:
-        events.prune(catalog)
 
 
 def adopt_project(
@@ -364,9 +333,9 @@ def generations(catalog: Catalog, source: str) -> tuple[str, dict[str, int]]:
     """The catalog's identity and each project's change counter (bumped by triggers on every
     write to its files, whichever process makes it)."""
     meta = catalog.models.Meta._meta.table_name
-    cursor = catalog.db.execute_sql(f"SELECT value FROM \"{meta}\" WHERE key = 'catalog_id'")
+    cursor = catalog.execute(f"SELECT value FROM \"{meta}\" WHERE key = 'catalog_id'")
     row = cursor.fetchone()
-    cursor = catalog.db.execute_sql(
+    cursor = catalog.execute(
         f"SELECT project, generation FROM {generations_table} WHERE source = ?", [source]
     )
     return (str(row[0]) if row else ""), {p: int(g) for p, g in cursor.fetchall()}
@@ -380,7 +349,7 @@ def project_rows(
     columns = f'SELECT project, rel_path, size, mtime_ns, inode FROM "{_file(catalog)}"'
     rows: dict[str, dict[str, Row]] = {}
     if projects is None:
-        cursor = catalog.db.execute_sql(f"{columns} NOT INDEXED WHERE source = ?", [source])
+        cursor = catalog.execute(f"{columns}{catalog.dialect.no_index} WHERE source = ?", [source])
         for record in cursor.fetchall():
             bucket = rows.get(record[0])
             if bucket is None:
@@ -388,8 +357,6 @@ def project_rows(
             bucket[record[1]] = record[2:]
         return rows
     for project in projects:
-        cursor = catalog.db.execute_sql(
-            f"{columns} WHERE source = ? AND project = ?", [source, project]
-        )
+        cursor = catalog.execute(f"{columns} WHERE source = ? AND project = ?", [source, project])
         rows[project] = {record[1]: record[2:] for record in cursor.fetchall()}
     return rows

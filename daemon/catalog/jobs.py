@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from daemon.catalog.claims import for_update, skip_locked
+from daemon.catalog.engines import reset_sequences
 from daemon.catalog.values import JobStatus
 
 if TYPE_CHECKING:
@@ -49,9 +51,12 @@ def _rows(query: Any) -> list[JobRecord]:
     return [_record(row) for row in query.dicts()]
 
 
-def get(catalog: Catalog, job_id: int) -> JobRecord | None:
+def get(catalog: Catalog, job_id: int, *, lock: bool = False) -> JobRecord | None:
+    """The job; with ``lock``, its row is this transaction's until it ends (PostgreSQL: after
+    a claimer holding it commits)."""
     Job = catalog.models.Job
-    found = _rows(Job.select().where(Job.id == job_id))
+    query = Job.select().where(Job.id == job_id)
+    found = _rows(for_update(catalog, query) if lock else query)
     return found[0] if found else None
 
 
@@ -92,15 +97,17 @@ def any_expired(catalog: Catalog, now: str) -> bool:
 
 
 def expired(catalog: Catalog, now: str) -> list[JobRecord]:
-    """Claimed jobs whose lease ran out by ``now``, oldest first."""
-    return _rows(_expired_query(catalog, now))
+    """Claimed jobs whose lease ran out by ``now``, oldest first (on PostgreSQL locked for
+    this transaction, skipping those another claimer holds)."""
+    return _rows(skip_locked(catalog, _expired_query(catalog, now)))
 
 
 def pending(catalog: Catalog, limit: int) -> list[JobRecord]:
-    """Up to ``limit`` pending jobs, oldest first."""
+    """Up to ``limit`` pending jobs, oldest first (on PostgreSQL locked for this transaction,
+    skipping those another claimer holds: concurrent claims take different jobs)."""
     Job = catalog.models.Job
     query = Job.select().where(Job.status == JobStatus.PENDING).order_by(Job.id).limit(limit)
-    return _rows(query)
+    return _rows(skip_locked(catalog, query))
 
 
 def page(
@@ -123,7 +130,9 @@ def dump(catalog: Catalog) -> list[dict[str, Any]]:
 
 
 def load(catalog: Catalog, rows: list[dict[str, Any]]) -> None:
-    """Insert jobs as ``dump`` gave them (the caller holds the write transaction)."""
+    """Insert jobs as ``dump`` gave them, ids and all (the caller holds the write
+    transaction); the next job's id follows the largest."""
     Job = catalog.models.Job
     for start in range(0, len(rows), 500):
         Job.insert_many(rows[start : start + 500]).execute()
+    reset_sequences(catalog.db, catalog.dialect, [Job._meta.table_name])

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
+from daemon.catalog.engines import DRIVER_ERRORS, ReadConnection
 from daemon.errors import InvalidInput
 from daemon.mediatypes import MEDIA_TYPES
 from daemon.tags import derived_tags, normalize_tags
@@ -122,10 +122,27 @@ def _decode(cursor: str) -> tuple[Any, int]:
         raise InvalidInput("cursor is not valid; pass back next_cursor as given") from exc
 
 
+def _contains(m: Models, text: Any, part: str) -> Any:
+    """``part`` occurs in ``text`` (case as given; sqlite's instr, PostgreSQL's strpos)."""
+    find = "strpos" if isinstance(m.File._meta.database, pw.PostgresqlDatabase) else "instr"
+    return getattr(pw.fn, find)(text, part) > 0
+
+
+def _check_cursor_value(sort: str, value: Any) -> None:
+    """A cursor's sort value has the sort's type (a size is a 64-bit whole number, the other
+    sorts text): PostgreSQL will not compare a column with a value of another type."""
+    if sort == "size":
+        fits = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_INT
+    else:
+        fits = isinstance(value, str)
+    if not fits:
+        raise InvalidInput("cursor is not valid; pass back next_cursor as given")
+
+
 def _tag_filter(m: Models, tag: str) -> Any:
     """A manual tag (inside the JSON list), or a derived one: the kind or the file type."""
     wanted = normalize_tags([tag], "tag")[0]
-    manual = pw.fn.instr(m.File.tags, json.dumps(wanted)) > 0
+    manual = _contains(m, m.File.tags, json.dumps(wanted))
     by_type = pw.fn.lower(m.File.rel_path).endswith("." + wanted)
     return manual | (m.Content.kind == wanted) | by_type
 
@@ -139,7 +156,7 @@ def _filtered(m: Models, source: str, project: str, query: MediaQuery, *columns:
     if query.kind:
         base = base.where(m.Content.kind == query.kind)
     if query.q:
-        base = base.where(pw.fn.instr(pw.fn.lower(m.File.rel_path), query.q.lower()) > 0)
+        base = base.where(_contains(m, pw.fn.lower(m.File.rel_path), query.q.lower()))
     if query.tag:
         base = base.where(_tag_filter(m, query.tag))
     return base
@@ -152,6 +169,7 @@ def _ordered(m: Models, source: str, project: str, query: MediaQuery) -> Any:
     row_id = m.File.id
     if query.cursor:
         value, after = _decode(query.cursor)
+        _check_cursor_value(query.sort, value)
         if descending:
             page = page.where((key < value) | ((key == value) & (row_id < after)))
         else:
@@ -167,7 +185,7 @@ def count_media(catalog: Catalog, source: str, project: str, query: MediaQuery) 
         return int(_filtered(m, source, project, query, m.File.id).count())
     files = m.File.select(m.File.id).where((m.File.source == source) & (m.File.project == project))
     if query.q:  # the name filter needs no content row: count file rows alone (an index range)
-        files = files.where(pw.fn.instr(pw.fn.lower(m.File.rel_path), query.q.lower()) > 0)
+        files = files.where(_contains(m, pw.fn.lower(m.File.rel_path), query.q.lower()))
     return int(files.count())
 
 
@@ -190,12 +208,12 @@ def list_media(catalog: Catalog, source: str, project: str, query: MediaQuery) -
 
 
 def iter_rows(
-    catalog: Catalog, connection: Any, source: str, project: str, query: MediaQuery
+    catalog: Catalog, connection: ReadConnection, source: str, project: str, query: MediaQuery
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Every matching row (see ``media_item``) in batches, read through ``connection`` (a
     catalog read connection of its own: one consistent snapshot, memory bounded by a batch)."""
     sql, params = _ordered(catalog.models, source, project, query.validate()).sql()
-    cursor = connection.execute(sql, params)
+    cursor = connection.stream(sql, params)
     while True:
         rows = cursor.fetchmany(BATCH)
         if not rows:
@@ -203,17 +221,18 @@ def iter_rows(
         yield rows
 
 
-def listing_generation(connection: Any, source: str, project: str) -> str | None:
+def listing_generation(connection: ReadConnection, source: str, project: str) -> str | None:
     """The version of the project's listing: this catalog's id and how many times the
     project's rows have changed, read in ``connection``'s snapshot; None when the catalog does
     not count changes."""
+    mark = connection.param
     try:
         catalog = connection.execute("SELECT value FROM meta WHERE key = 'catalog_id'").fetchone()
         row = connection.execute(
-            "SELECT generation FROM listing_generation WHERE source = ? AND project = ?",
+            f"SELECT generation FROM listing_generation WHERE source = {mark} AND project = {mark}",
             (source, project),
         ).fetchone()
-    except sqlite3.OperationalError:
+    except DRIVER_ERRORS:  # a catalog too old to count changes
         return None
     if catalog is None:
         return None

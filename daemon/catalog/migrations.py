@@ -1,4 +1,9 @@
-"""Schema migrations: each version's step, applied in order inside one immediate transaction."""
+"""Schema migrations: each version's step, applied in order inside one write transaction.
+
+One set for both engines. A PostgreSQL catalog is always made by this code's models (step 1
+creates every column the later steps add on an older sqlite file, so those find them there);
+the steps' own SQL is written for both.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +12,53 @@ from collections.abc import Callable
 import peewee as pw
 
 from daemon.catalog import generations
+from daemon.catalog.engines import Dialect
 from daemon.catalog.models import Models
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def _columns(db: pw.Database, table: str) -> set[str]:
     return {column.name for column in db.get_columns(table)}
 
 
-def _migrate_1(db: pw.Database, models: Models) -> None:
+def _migrate_1(db: pw.Database, models: Models, dialect: Dialect) -> None:
     db.create_tables(models.first)
 
 
-def _migrate_2(db: pw.Database, models: Models) -> None:
+def _migrate_2(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """Manual tags on files (a catalog made by version 1 has no such column)."""
     table = models.File._meta.table_name
     if "tags" not in _columns(db, table):
         db.execute_sql(f"ALTER TABLE \"{table}\" ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'")
 
 
-def _migrate_3(db: pw.Database, models: Models) -> None:
+def _migrate_3(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """Per-project change counters kept by triggers (cached listings know when they are stale)."""
     del models
-    generations.install(db)
+    generations.install(db, dialect.name)
 
 
-def _migrate_4(db: pw.Database, models: Models) -> None:
+def _migrate_4(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """The ctime a file was hashed at (rows without it are unproven: re-hashed before trusted)."""
     table = models.File._meta.table_name
     if "ctime_ns" not in _columns(db, table):
-        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN ctime_ns INTEGER')
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN ctime_ns BIGINT')
 
 
-def _migrate_5(db: pw.Database, models: Models) -> None:
+def _migrate_5(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """A drop whose bytes the project already held names that earlier copy (both files stay)."""
     table = models.File._meta.table_name
     if "duplicate_of" not in _columns(db, table):
         db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN duplicate_of VARCHAR(255)')
 
 
-def _migrate_6(db: pw.Database, models: Models) -> None:
+def _migrate_6(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """The status of each process running the watcher (so /health is right in any process)."""
     db.create_tables([models.ServiceStatus])
 
 
-def _migrate_7(db: pw.Database, models: Models) -> None:
+def _migrate_7(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """Remembered thumbnail failures; metadata errors stored before, which named one copy and
     could quote a server path, are read again (stored now as the reason alone)."""
     table = models.Content._meta.table_name
@@ -66,12 +72,21 @@ def _migrate_7(db: pw.Database, models: Models) -> None:
     )
 
 
-def _migrate_8(db: pw.Database, models: Models) -> None:
+def _migrate_8(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """Album sync sessions (upload batches) and what each of their files became."""
     db.create_tables([models.UploadBatch, models.BatchItem])
 
 
-MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
+def _migrate_9(db: pw.Database, models: Models, dialect: Dialect) -> None:
+    """Claims on content rows, so two replicas never read the same metadata or make the same
+    thumbnail (``daemon.catalog.claims``)."""
+    from daemon.catalog import claims
+
+    table = models.Content._meta.table_name
+    claims.add_columns(db, table, _columns(db, table))
+
+
+MIGRATIONS: dict[int, Callable[[pw.Database, Models, Dialect], None]] = {
     1: _migrate_1,
     2: _migrate_2,
     3: _migrate_3,
@@ -80,10 +95,11 @@ MIGRATIONS: dict[int, Callable[[pw.Database, Models], None]] = {
     6: _migrate_6,
     7: _migrate_7,
     8: _migrate_8,
+    9: _migrate_9,
 }
 
 
-def migrate(db: pw.Database, models: Models) -> None:
+def migrate(db: pw.Database, models: Models, dialect: Dialect) -> None:
     """Bring the schema to SCHEMA_VERSION (the caller holds the write transaction)."""
     from daemon.errors import CatalogError
 
@@ -95,6 +111,9 @@ def migrate(db: pw.Database, models: Models) -> None:
         raise CatalogError(
             f"catalog schema {current} is newer than this media-sync ({SCHEMA_VERSION})"
         )
+    Meta = models.Meta
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[version](db, models)
-        models.Meta.insert(key="schema_version", value=str(version)).on_conflict_replace().execute()
+        MIGRATIONS[version](db, models, dialect)
+        Meta.insert(key="schema_version", value=str(version)).on_conflict(
+            conflict_target=[Meta.key], update={Meta.value: str(version)}
+        ).execute()

@@ -55,6 +55,8 @@ def define(db: pw.Database) -> Models:
     class Project(BaseModel):
         """A project folder in a source root, with the counters index.json carries."""
 
+        id = pw.BigAutoField()
+
         source = pw.CharField()
         name = pw.CharField()
         notes = pw.TextField(default="")
@@ -75,9 +77,9 @@ def define(db: pw.Database) -> Models:
         kind = pw.CharField(null=True)
         width = pw.IntegerField(null=True)
         height = pw.IntegerField(null=True)
-        duration = pw.FloatField(null=True)
+        duration = pw.DoubleField(null=True)
         video_codec = pw.CharField(null=True)
-        frame_rate = pw.FloatField(null=True)
+        frame_rate = pw.DoubleField(null=True)
         audio_codec = pw.CharField(null=True)
         rotation = pw.IntegerField(null=True)
         captured_at = pw.CharField(null=True)
@@ -91,6 +93,8 @@ def define(db: pw.Database) -> Models:
 
     class File(BaseModel):
         """One placed file: where a content lives (source, project, path in the project)."""
+
+        id = pw.BigAutoField()
 
         source = pw.CharField()
         project = pw.CharField()
@@ -116,6 +120,8 @@ def define(db: pw.Database) -> Models:
     class Job(BaseModel):
         """A Resolve bridge job waiting for, held by, or finished by a resolve-agent."""
 
+        id = pw.BigAutoField()
+
         status = pw.CharField(default="pending", index=True)
         project = pw.CharField()
         new_project_name = pw.CharField(null=True)
@@ -137,6 +143,8 @@ def define(db: pw.Database) -> Models:
     class Event(BaseModel):
         """An ingest event (stored, indexed, moved, removed...) for the live page feed."""
 
+        id = pw.BigAutoField()
+
         at = pw.CharField(default=utcnow)
         type = pw.CharField()
         source = pw.CharField(null=True)
@@ -152,8 +160,8 @@ def define(db: pw.Database) -> Models:
         pid = pw.IntegerField()
         started_at = pw.CharField()
         heartbeat_at = pw.CharField()
-        heartbeat_unix = pw.FloatField()  # when the writer last said it is alive (time.time())
-        heartbeat_seconds = pw.FloatField()  # how often it says so
+        heartbeat_unix = pw.DoubleField()  # when the writer last said it is alive (time.time())
+        heartbeat_seconds = pw.DoubleField()  # how often it says so
         stopped_at = pw.CharField(null=True)
         running = pw.BooleanField()
         body = pw.TextField(default="{}")  # JSON: passes, last pass, watch and offline per source
@@ -175,6 +183,8 @@ def define(db: pw.Database) -> Models:
         """One file of a batch: uploaded (stored, duplicate), skipped by the pre-check, or
         refused (error)."""
 
+        id = pw.BigAutoField()
+
         batch = pw.ForeignKeyField(
             UploadBatch, column_name="batch_id", backref="items", on_delete="CASCADE"
         )
@@ -189,4 +199,22 @@ def define(db: pw.Database) -> Models:
         class Meta:
             indexes = ((("batch", "status"), False),)
 
-    return Models(Meta, Project, Content, File, Job, Event, ServiceStatus, UploadBatch, BatchItem)
+    models = Models(Meta, Project, Content, File, Job, Event, ServiceStatus, UploadBatch, BatchItem)
+    if isinstance(db, pw.PostgresqlDatabase):
+        _postgresql_text(models)
+    return models
+
+
+def _postgresql_text(models: Models) -> None:
+    """Text on PostgreSQL as sqlite keeps it. sqlite compares bytes; PostgreSQL compares by the
+    database's locale unless told otherwise: text columns use the "C" collation, so both
+    engines sort names and time stamps alike (a listing sorted by name pages the same way on
+    either). sqlite ignores a VARCHAR's length; PostgreSQL enforces it: names and paths
+    (peewee's default 255) are unbounded there too (a path may be longer)."""
+    for model in models.all:
+        for field in model._meta.sorted_fields:
+            target = field.rel_field if isinstance(field, pw.ForeignKeyField) else field
+            if isinstance(target, pw.CharField | pw.TextField):
+                field.collation = '"C"'
+            if isinstance(field, pw.CharField) and field.max_length == 255:
+                field.max_length = None

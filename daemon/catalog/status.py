@@ -76,7 +76,8 @@ def beat(catalog: Catalog, publisher: Publisher, body: dict[str, Any]) -> None:
         Row.running: True,
         Row.body: json.dumps(body, separators=(",", ":"), default=str),
     }
-    Row.insert(values).on_conflict_replace().execute()
+    others = [column for column in values if column is not Row.key]
+    Row.insert(values).on_conflict(conflict_target=[Row.key], preserve=others).execute()
 
 
 def stop(catalog: Catalog, publisher: Publisher) -> None:
@@ -114,4 +115,7 @@ def read(catalog: Catalog, now: float | None = None) -> WatcherView:
     if not live:
         daemon["offline_sources"] = {}
         return WatcherView(daemon)
-    return WatcherView(daemon, dict(body.get("sources", {})))
+    sources: dict[str, dict[str, Any]] = {}
+    for other in reversed(live):  # each process publishes the roots it holds; freshest last
+        sources.update(json.loads(other.body or "{}").get("sources", {}))
+    return WatcherView(daemon, sources)

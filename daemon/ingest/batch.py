@@ -54,7 +54,7 @@ def transaction(lib: Library, what: str) -> Iterator[None]:
         if not intake.is_full(exc):
             raise
         raise StorageFull(
-            f"no space left on the disk holding the catalog {lib.catalog.path}; {what}"
+            f"no space left on the disk holding the catalog {lib.catalog.location}; {what}"
         ) from exc
 
 

@@ -1,4 +1,12 @@
-"""`media-sync rebuild`: a fresh catalog made from the files on disk (Resolve jobs carried over)."""
+"""`media-sync rebuild`: the catalog made anew from the files on disk (Resolve jobs kept).
+
+sqlite: a fresh catalog file is built beside the old one (the old one's jobs carried over),
+then renamed over it. PostgreSQL has no file to swap: the rebuild runs in the live tables in
+one write transaction. It empties the rows the disk describes (projects, contents, files and
+their change counters), adopts every project again, and commits: other processes read the old
+catalog until the commit and the new one after it, never a half-built one; their writes wait
+for the commit. Jobs, events and upload batches stay as they are.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.catalog import Catalog
+from daemon.catalog import files as catalog_files
 from daemon.catalog import jobs as catalog_jobs
 from daemon.ingest.adopt import AdoptReport, adopt_project
 from daemon.library import Library
@@ -46,7 +55,9 @@ def _old_jobs(path: Path) -> list[dict[str, Any]]:
 
 
 def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> RebuildReport:
-    """Build the catalog anew beside the old one, then swap it in atomically."""
+    """Build the catalog anew from the files on disk (see the module's docstring)."""
+    if settings.database_url:
+        return _rebuild_in_place(settings, progress)
     report = RebuildReport()
     jobs = _old_jobs(settings.catalog_path)
     fresh = settings.catalog_path.with_name("catalog.rebuild.sqlite3")
@@ -55,24 +66,7 @@ def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> Rebu
             os.unlink(str(fresh) + suffix)
     lib = Library(settings, Catalog.open(fresh))
     try:
-        for source in lib.registry().enabled:
-            status = source.status()
-            if not status["accessible"]:
-                report.offline_sources.append(source.name)
-                progress(f"source {source.name}: offline ({status['error']}), skipped")
-                continue
-            for name in list_project_names(source):
-                project = adopt_project(lib, ProjectRef(source, name))
-                report.projects.append(project)
-                progress(
-                    f"{source.name}/{name}: {project.indexed + project.unchanged} files "
-                    f"({project.reused_hashes} hashes reused from index.json)"
-                    + (
-                        f", index.json problem: {project.index_error}"
-                        if project.index_error
-                        else ""
-                    )
-                )
+        _adopt_all(lib, report, progress)
         if jobs:
             with lib.catalog.write():
                 catalog_jobs.load(lib.catalog, jobs)
@@ -84,3 +78,33 @@ def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> Rebu
         with contextlib.suppress(FileNotFoundError):
             os.unlink(str(settings.catalog_path) + suffix)
     return report
+
+
+def _rebuild_in_place(settings: Settings, progress: Callable[[str], None]) -> RebuildReport:
+    report = RebuildReport()
+    lib = Library(settings, Catalog.from_settings(settings))
+    try:
+        with lib.catalog.write():  # the whole rebuild: one transaction (nested writes: savepoints)
+            catalog_files.forget_all(lib.catalog)
+            _adopt_all(lib, report, progress)
+            report.jobs_kept = len(catalog_jobs.dump(lib.catalog))
+    finally:
+        lib.close()
+    return report
+
+
+def _adopt_all(lib: Library, report: RebuildReport, progress: Callable[[str], None]) -> None:
+    for source in lib.registry().enabled:
+        status = source.status()
+        if not status["accessible"]:
+            report.offline_sources.append(source.name)
+            progress(f"source {source.name}: offline ({status['error']}), skipped")
+            continue
+        for name in list_project_names(source):
+            project = adopt_project(lib, ProjectRef(source, name))
+            report.projects.append(project)
+            progress(
+                f"{source.name}/{name}: {project.indexed + project.unchanged} files "
+                f"({project.reused_hashes} hashes reused from index.json)"
+                + (f", index.json problem: {project.index_error}" if project.index_error else "")
+            )

@@ -14,6 +14,7 @@ from typing import Any
 
 from daemon.catalog import Catalog
 from daemon.catalog import jobs as rows
+from daemon.catalog.claims import row_transaction
 from daemon.catalog.jobs import JobRecord
 from daemon.catalog.values import JobStatus
 from daemon.errors import Conflict, InvalidInput, JobNotFound, MediaSyncError
@@ -175,7 +176,9 @@ def open_job(lib: Library, request: OpenRequest) -> tuple[dict[str, Any], bool]:
 def claim_next(
     lib: Library, agent: str | None, limit: int, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Claim up to ``limit`` (capped at MAX_CLAIM) pending jobs, oldest first, atomically."""
+    """Claim up to ``limit`` (capped at MAX_CLAIM) pending jobs, oldest first, atomically: on
+    PostgreSQL the rows are taken with ``FOR UPDATE SKIP LOCKED`` in a transaction that locks
+    only them, so agents claiming through several replicas at once get different jobs."""
     count = min(limit, MAX_CLAIM)
     if count <= 0:
         return []
@@ -183,7 +186,7 @@ def claim_next(
     policy = policy_of(lib.settings)
     claim = jobs.Claim(agent or DEFAULT_AGENT)
     claimed: list[dict[str, Any]] = []
-    with lib.catalog.write():
+    with row_transaction(lib.catalog):
         _sweep_in_transaction(lib.catalog, policy, moment)
         for row in rows.pending(lib.catalog, count):
             state = jobs.transition(state_of(row), claim, moment, policy)
@@ -214,7 +217,7 @@ def act(
     moment = now or now_utc()
     sweep_expired(lib, moment)  # its own transaction: a refused action must not undo it
     with lib.catalog.write():
-        row = rows.get(lib.catalog, job_id)
+        row = rows.get(lib.catalog, job_id, lock=True)  # after a claim holding it commits
         if row is None:
             raise JobNotFound(f"Resolve job {job_id} does not exist")
         state = jobs.transition(state_of(row), action, moment, policy_of(lib.settings))

@@ -44,6 +44,7 @@ from daemon.media.budget import DecodeBudget
 from daemon.media.metadata import extract_metadata
 from daemon.media.reasons import safe_reason
 from daemon.media.thumbnails import jpeg_bytes, render
+from daemon.media.workclaims import WorkClaims
 from daemon.storage.conventions import atomic_write_bytes, checked_dir
 from daemon.storage.projects import ProjectRef
 
@@ -114,9 +115,11 @@ class Previews:
         self._counts = {"thumbnail_decodes": 0, "thumbnail_failures": 0}
         self._stopping = False
         self._unsubscribe: Callable[[], None] = lambda: None
+        self.claims = WorkClaims(lib.catalog)  # so that no other process decodes them too
 
     def start(self) -> None:
         self._unsubscribe = self.lib.subscribe(self.on_change)
+        self.claims.start()
         for thread in self._threads:
             thread.start()
 
@@ -124,10 +127,12 @@ class Previews:
         self._unsubscribe()
         with self._lock:
             self._stopping = True
+        self.claims.stopping.set()  # a worker waiting for another process's claim gives up
         for _ in self._threads:
             self._put(STOP, None)
         for thread in self._threads:
             thread.join()
+        self.claims.stop()
 
     def _put(self, priority: int, item: Task | Demand | None) -> None:
         self._queue.put((priority, next(self._order), item))
@@ -179,11 +184,21 @@ class Previews:
                 log.exception("preview work failed for %s", getattr(item, "rel_path", item))
 
     def process(self, task: Task) -> None:
+        """Read the metadata and make the thumbnail unless done, holding the content's claim
+        (another process holding it is waited for, and has then mostly done it)."""
         source = task.project.path / task.rel_path
-        if not source.is_file():
+        if not source.is_file() or self._done(task):
             return
-        self._metadata(task, source)
-        self._background_thumbnail(task.project, task.sha256, source)
+        with self.claims.hold(task.sha256, lambda: self._done(task)) as mine:
+            if mine:  # each step looks again: another process may have just done it
+                self._metadata(task, source)
+                self._background_thumbnail(task.project, task.sha256, source)
+
+    def _done(self, task: Task) -> bool:
+        if contents.meta_status(self.lib.catalog, task.blake3) == MetaStatus.PENDING:
+            return False
+        made = thumbnail_path(task.project, task.sha256).is_file()
+        return made or self._known_failure(task.project, task.sha256) is not None
 
     def _metadata(self, task: Task, source: Path) -> None:
         catalog = self.lib.catalog
@@ -237,13 +252,23 @@ class Previews:
 
     def _fulfil(self, demand: Demand) -> None:
         try:
-            demand.future.set_result(self._make(demand.project, demand.sha256, demand.target, None))
+            demand.future.set_result(self._claimed_make(demand))
         except BaseException as exc:
             demand.future.set_exception(exc)
             raise
         finally:
             with self._lock:
                 self._inflight.pop(demand.target, None)
+
+    def _claimed_make(self, demand: Demand) -> Made:
+        """Make it holding the content's claim, or take the one another process just made."""
+        target = demand.target
+        with self.claims.hold(demand.sha256, target.is_file) as mine:
+            if mine and not target.is_file():
+                return self._make(demand.project, demand.sha256, target, None)
+        if target.is_file():
+            return target
+        raise Unavailable("the service is stopping; ask again in a moment")
 
     def _background_thumbnail(self, ref: ProjectRef, sha256: str, source: Path) -> None:
         """Make the thumbnail on this worker unless it exists, failed for these very bytes, or

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from daemon.errors import SettingsError
+from daemon.settings.database import parse_database_url, redact
 from daemon.settings.parsers import (
     WATCH_MODES as WATCH_MODES,
 )
@@ -64,6 +65,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Catalog (sqlite) and other derived state. Keep it on a local disk, not on the "
         "SMB share or a Docker Desktop bind mount: sqlite locking is unreliable there.",
         _path,
+    ),
+    Setting(
+        "MEDIA_SYNC_DATABASE_URL",
+        "database_url",
+        "",
+        "Where the catalog lives: empty = the sqlite file in MEDIA_SYNC_STATE_DIR; "
+        "`postgresql://user:password@host:5432/database` = that PostgreSQL database (several "
+        "`serve` replicas or hosts on one catalog). The password is never logged or shown.",
+        parse_database_url,
     ),
     Setting(
         "MEDIA_SYNC_HOST",
@@ -130,6 +140,15 @@ SETTINGS: tuple[Setting, ...] = (
         "reconcile_interval_seconds",
         "900",
         "Period of the full reconcile of every enabled source (jittered by +-10%).",
+        _positive_float,
+    ),
+    Setting(
+        "MEDIA_SYNC_WATCH_TAKEOVER_SECONDS",
+        "watch_takeover_seconds",
+        "5",
+        "With several `serve`/`daemon` processes on one catalog, one watches each source root; "
+        "the others try to take a root over this often, so a dead holder's roots are watched "
+        "again within it.",
         _positive_float,
     ),
     Setting(
@@ -235,6 +254,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "MEDIA_SYNC_UPLOAD_EXPIRY_HOURS",
+        "upload_expiry_hours",
+        "24",
+        "Hours an unfinished resumable upload (tus, IETF) is kept after its last write; then "
+        "its bytes are removed and its URL answers 410.",
+        _positive_float,
+    ),
+    Setting(
         "MEDIA_SYNC_MAX_CONNECTIONS",
         "max_connections",
         "0",
@@ -279,6 +306,7 @@ class Settings:
 
     projects_root: Path
     state_dir: Path
+    database_url: str = field(repr=False)  # may carry a password: shown by catalog_location
     host: str
     port: int
     public_url: str
@@ -289,6 +317,7 @@ class Settings:
     poll_interval_seconds: float
     settle_seconds: float
     reconcile_interval_seconds: float
+    watch_takeover_seconds: float
     relocate_exclude: tuple[str, ...]
     thumbnail_workers: int
     preview_workers: int
@@ -302,6 +331,7 @@ class Settings:
     read_token: str
     decode_memory_mb: int
     max_parts: int
+    upload_expiry_hours: float
     max_connections: int
     header_timeout_seconds: float
     body_timeout_seconds: float
@@ -318,7 +348,8 @@ class Settings:
             try:
                 values[setting.attr] = setting.parse(raw)
             except ValueError as exc:
-                raise SettingsError(f"{setting.env}={raw!r} is invalid: {exc}") from None
+                shown = redact(raw) if setting.attr == "database_url" else raw
+                raise SettingsError(f"{setting.env}={shown!r} is invalid: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -333,6 +364,16 @@ class Settings:
     @property
     def catalog_path(self) -> Path:
         return self.state_dir / "catalog.sqlite3"
+
+    @property
+    def catalog_engine(self) -> str:
+        """``sqlite`` (the file in the state dir) or ``postgresql`` (MEDIA_SYNC_DATABASE_URL)."""
+        return "postgresql" if self.database_url else "sqlite"
+
+    @property
+    def catalog_location(self) -> str:
+        """Where the catalog is, safe to log or show: the sqlite path or the redacted URL."""
+        return redact(self.database_url) if self.database_url else str(self.catalog_path)
 
     @property
     def locks_dir(self) -> Path:

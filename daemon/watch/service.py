@@ -24,6 +24,7 @@ from daemon.storage.sources import Source
 from daemon.watch import backends
 from daemon.watch.debounce import Debouncer
 from daemon.watch.heartbeat import Heartbeat
+from daemon.watch.holding import Holdings
 from daemon.watch.listing import skip_name
 from daemon.watch.plan import FD_EXHAUSTED
 from daemon.watch.polling import POLL_BACKOFF
@@ -89,6 +90,7 @@ class WatchService:
         self._lock = threading.Lock()
         self._status = Status()
         self.ready = threading.Event()  # set after the start-up reconcile
+        self.holdings = Holdings(lib, self.settings.watch_takeover_seconds)
         self.heartbeat = Heartbeat(lib.catalog, self.tuning.heartbeat, self.published)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -107,6 +109,7 @@ class WatchService:
                 log.error("watcher thread did not stop within %.0fs", timeout)
         for watch in list(self.watches.values()):
             watch.stop()
+        self.holdings.release_all()
         self.heartbeat.stop()
 
     # -- status ------------------------------------------------------------------------------
@@ -123,13 +126,13 @@ class WatchService:
         return body
 
     def published(self) -> dict[str, Any]:
-        """What the heartbeat writes into the catalog: the status and each source's."""
-        with self._lock:
-            names = set(self.watches)
-        names |= set(self.reconciler.states)
+        """What the heartbeat writes into the catalog: the status, the roots this process
+        holds (since when) and each of their statuses."""
+        holds = self.holdings.holds()
         status = self.status()
         del status["running"]  # the heartbeat's age says that
-        return {"status": status, "sources": {name: self.status_of(name) for name in names}}
+        sources = {name: self.status_of(name) for name in holds}
+        return {"status": status, "holds": holds, "sources": sources}
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -236,6 +239,25 @@ class WatchService:
         return seconds
 
     def _enabled(self) -> tuple[Source, ...] | None:
+        """The registry's enabled sources this process holds; None when it cannot be read."""
+        registry = self._registry()
+        return None if registry is None else self.holdings.held(registry)
+
+    def _take_over(self) -> None:
+        """Take the free roots (a dead holder's too) and let go of lost ones; a root taken
+        is watched at once and gets a full pass (what arrived meanwhile is catalogued)."""
+        registry = self._registry()
+        if registry is None:
+            return
+        gained, lost = self.holdings.refresh(registry)
+        if gained or lost:
+            self._sync_watches()
+            self.heartbeat.changed()
+        for source in registry:
+            if source.name in gained and not self._stop.is_set():
+                self._pass(source, Scope(), "takeover")
+
+    def _registry(self) -> tuple[Source, ...] | None:
         """The registry's enabled sources; None when it cannot be read right now."""
         try:
             return self.lib.registry().enabled
@@ -250,7 +272,7 @@ class WatchService:
             if self._stop.is_set():
                 return
             self._pass(source, Scope(), "full")
-        if not self._stop.is_set() and enabled is not None:
+        if not self._stop.is_set() and enabled:  # chores are the root holders' to do
             self._chores()
 
     def _chores(self) -> None:
@@ -305,6 +327,8 @@ class WatchService:
 
     def _run(self) -> None:
         try:
+            registry = self._registry()
+            self.holdings.refresh(registry or ())
             self._sync_watches()
             self._full()
             self.ready.set()
@@ -333,7 +357,7 @@ class WatchService:
 
     def _tick(self, timers: Timers) -> None:
         now = time.monotonic()
-        wake = [timers.full, timers.registry, timers.offline]
+        wake = [timers.full, timers.registry, timers.offline, self.holdings.due]
         settle = self.reconciler.tracker.next_due(self.settings.settle_seconds)
         wake += [settle] if settle is not None else []
         wake += [w.retry_at for w in self.watches.values() if w.retry_at is not None]
@@ -354,6 +378,8 @@ class WatchService:
             timers.offline = time.monotonic() + max(
                 self.settings.poll_interval_seconds, POLL_BACKOFF * spent
             )
+        if now >= self.holdings.due:
+            self._take_over()
         if now >= timers.registry:
             timers.registry = now + self.tuning.registry_every
             self._sync_watches()

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import get
 
 from daemon import __version__
+from daemon.catalog import leases
 from ingress.deps import Lib
 from ingress.routes.sources import held_offline, source_item, watcher
 from ingress.urls import lan_address
@@ -18,8 +19,12 @@ def health(lib: Lib) -> dict[str, Any]:
     view = watcher(lib)  # the daemon's status, from the catalog (whichever process runs it)
     offline = held_offline(lib, view)
     sources = [source_item(lib, s, view, offline) for s in registry.sources]
+    holders = leases.holders(lib.catalog)  # which process watches which root, since when
     for item in sources:
         item.update(offline.get(item["name"], {"offline_reason": None, "offline_since": None}))
+        holder = holders.get(item["name"])
+        item["watch"]["holder"] = holder.process if holder is not None else None
+        item["watch"]["held_since"] = holder.since if holder is not None else None
     catalog = lib.catalog.status()
     ok = (
         catalog["ok"]
@@ -40,6 +45,9 @@ def health(lib: Lib) -> dict[str, Any]:
         "registry_error": registry.error,
         "offline_sources": [{"source": name, **why} for name, why in sorted(offline.items())],
         "daemon": view.daemon,
+        "watch_holders": [
+            {"source": name, **holder.as_dict()} for name, holder in sorted(holders.items())
+        ],
         "max_upload_mb": lib.settings.max_upload_mb,
         "instructions": _instructions(ok, offline),
     }

@@ -4,10 +4,13 @@ from one thread or many."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from daemon.catalog import Catalog, events, files, jobs, projects
 from daemon.catalog.values import JobStatus, Origin
+
+Locate = Callable[[str], Path | str]
 
 
 def _add_file(catalog: Catalog, project: str, rel: str, blake3: str) -> None:
@@ -27,9 +30,9 @@ def _add_file(catalog: Catalog, project: str, rel: str, blake3: str) -> None:
         ).execute()
 
 
-def test_two_catalogs_in_one_process_keep_to_their_own_files(tmp_path: Path) -> None:
-    first = Catalog.open(tmp_path / "a" / "catalog.sqlite3")
-    second = Catalog.open(tmp_path / "b" / "catalog.sqlite3")
+def test_two_catalogs_in_one_process_keep_to_their_own_files(locate: Locate) -> None:
+    first = Catalog.open(locate("a"))
+    second = Catalog.open(locate("b"))
     try:
         _add_file(first, "P1-A", "ingest/originals/a.mov", "a" * 64)
         _add_file(second, "P1-B", "ingest/originals/b.mov", "b" * 64)
@@ -56,8 +59,8 @@ def test_two_catalogs_in_one_process_keep_to_their_own_files(tmp_path: Path) -> 
         second.close()
 
 
-def test_threads_write_and_read_two_catalogs_at_once(tmp_path: Path) -> None:
-    catalogs = [Catalog.open(tmp_path / name / "catalog.sqlite3") for name in ("a", "b")]
+def test_threads_write_and_read_two_catalogs_at_once(locate: Locate) -> None:
+    catalogs = [Catalog.open(locate(name)) for name in ("a", "b")]
     seen: dict[tuple[int, int], list[str | None]] = {}
     errors: list[BaseException] = []
 

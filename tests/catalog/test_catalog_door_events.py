@@ -4,7 +4,7 @@ restarting ids; the watcher prunes at each full reconcile."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,8 +17,8 @@ from daemon.watch.service import Tuning, WatchService
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    opened = Catalog.open(tmp_path / "catalog.sqlite3")
+def catalog(locate: Callable[[str], Path | str]) -> Iterator[Catalog]:
+    opened = Catalog.open(locate("catalog"))
     try:
         yield opened
     finally:

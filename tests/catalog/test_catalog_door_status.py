@@ -4,7 +4,7 @@ is fresh, as stale when the beats stop without a stop, as stopped after a stop."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,8 @@ BODY = {
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    opened = Catalog.open(tmp_path / "catalog.sqlite3")
+def catalog(locate: Callable[[str], Path | str]) -> Iterator[Catalog]:
+    opened = Catalog.open(locate("catalog"))
     try:
         yield opened
     finally:

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from watchdog.observers.inotify import InotifyObserver
 
 from daemon.storage.conventions import TEMP_PREFIX
 from ingress.app import create_app
+from tests.support.catalogs import query, write_lock_held
 from tests.support.env import settings_for
 from tests.support.server import LiveServer, serving
 
@@ -66,10 +66,11 @@ def upload(base: str, project: str, name: str, data: bytes) -> httpx.Response:
 
 
 def catalog_rows(state: Path) -> dict[str, str]:
-    """rel_path -> sha256 of every catalogued file, read from the real sqlite file."""
-    with contextlib.closing(sqlite3.connect(state / "catalog.sqlite3")) as db:
-        rows = db.execute("SELECT f.rel_path, c.sha256 FROM file f JOIN content c USING (blake3)")
-        return dict(rows.fetchall())
+    """rel_path -> sha256 of every catalogued file, read by another connection to the test's
+    catalog (the sqlite file in ``state``, or the test's PostgreSQL database)."""
+    settings = settings_for(state.parent / "projects", state)
+    rows = query(settings, "SELECT f.rel_path, c.sha256 FROM file f JOIN content c USING (blake3)")
+    return {str(rel): str(sha256) for rel, sha256 in rows}
 
 
 def temps(root: Path) -> list[Path]:
@@ -142,7 +143,7 @@ def test_a_change_between_the_proof_and_the_commit_ends_with_the_upload_stored(
     roots: tuple[Path, Path],
 ) -> None:
     """The upload proves the copy live (its stamp is unchanged), then waits for the catalog's
-    write lock, held here by a real second connection; meanwhile the copy is edited in place
+    write lock, held here by a real second connection (either engine); meanwhile the copy is edited in place
     (size and mtime restored). Inside its transaction the upload sees the moved ctime and stores."""
     root, state = roots
     settings = settings_for(root, state)
@@ -154,9 +155,7 @@ def test_a_change_between_the_proof_and_the_commit_ends_with_the_upload_stored(
         assert first.status_code == 200 and first.json()["status"] == "stored"
         stored = root / project / first.json()["path"]
         answers: list[httpx.Response] = []
-        blocker = sqlite3.connect(settings.catalog_path, isolation_level=None, timeout=30)
-        try:
-            blocker.execute("BEGIN IMMEDIATE")  # the upload cannot commit until we let it
+        with write_lock_held(settings):  # the upload cannot commit until we let it
             worker = threading.Thread(
                 target=lambda: answers.append(
                     client.post(f"/api/projects/{project}/upload", files={"file": ("c.mov", CLIP)})
@@ -165,9 +164,6 @@ def test_a_change_between_the_proof_and_the_commit_ends_with_the_upload_stored(
             worker.start()
             _thread_in("_commit_upload")  # proven live already; now waiting for the lock
             edited = edit_in_place_keeping_size_and_mtime(stored)
-        finally:
-            blocker.execute("ROLLBACK")
-            blocker.close()
         worker.join(30)
         assert not worker.is_alive()
         assert answers[0].status_code == 200, answers[0].text
@@ -219,7 +215,7 @@ def fill(path: Path, leave: int) -> Path:
 
 
 def test_a_full_disk_before_the_commit_is_507_and_stores_nothing(
-    full_disk: Path, tmp_path: Path
+    full_disk: Path, tmp_path: Path, database_url: str
 ) -> None:
     root = full_disk / "projects"
     root.mkdir()
@@ -243,7 +239,7 @@ def test_a_full_disk_before_the_commit_is_507_and_stores_nothing(
 
 
 def test_a_full_disk_after_the_commit_is_stored_with_warnings_and_the_index_catches_up(
-    full_disk: Path, tmp_path: Path
+    full_disk: Path, tmp_path: Path, database_url: str
 ) -> None:
     root, state = full_disk / "projects", tmp_path / "state"
     root.mkdir()

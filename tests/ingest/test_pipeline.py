@@ -3,9 +3,7 @@ missed moves, re-stamped files and drops committed a batch at a time."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from daemon.storage.projects import ProjectRef
 from daemon.watch.execute import SourceResult
 from daemon.watch.reconcile import Scope, reconciler_for
 from tests.support.api import create_project, listing, upload_bytes
+from tests.support.catalogs import change
 from tests.support.files import index_doc, index_entries, journal, write
 
 CLIP = os.urandom(64 * 1024) + b"clip"
@@ -43,11 +42,8 @@ def reconcile(lib: Library) -> SourceResult:
 
 def age_upload(settings: Settings, project: str, rel: str) -> None:
     """Make a file's first upload an old one (a second connection, as another process would)."""
-    with contextlib.closing(sqlite3.connect(settings.catalog_path, timeout=30)) as db, db:
-        db.execute(
-            "UPDATE file SET uploaded_at = ? WHERE project = ? AND rel_path = ?",
-            (OLD, project, rel),
-        )
+    change(settings, "UPDATE file SET uploaded_at = ? WHERE project = ? AND rel_path = ?",
+           OLD, project, rel)  # fmt: skip
 
 
 def items(client: TestClient[Any], project: str) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from ingress.app import create_app
+from tests.support.catalogs import lose_catalog, query
 from tests.support.env import env_for, run_cli, settings_for
 
 CLIP = os.urandom(20_000)
@@ -87,8 +88,7 @@ def test_deleting_the_catalog_and_rebuilding_gives_the_same_files(
             assert response.json()["status"] == "stored"
         client.post(f"/api/projects/{project}/upload", files={"file": ("c.mov", CLIP, "v/q")})
         before = client.get(f"/api/projects/{project}").json()
-    for path in state.glob("catalog.sqlite3*"):
-        path.unlink()
+    lose_catalog(settings_for(root, state))
     rebuild(root, state)
     after = fetch(root, state, project)
 
@@ -128,3 +128,33 @@ def test_corrupt_index_is_preserved_and_reported(roots: tuple[Path, Path]) -> No
     assert json.loads((good / "index.json").read_text())["counts"]["duplicates_skipped"] == 3
     bad_body = fetch(root, state, "P2-Bad")
     assert [f["relative_path"] for f in bad_body["files"]] == ["ingest/originals/b.mov"]
+
+
+def test_a_rebuild_keeps_the_jobs_and_makes_a_catalog_of_a_new_identity(
+    roots: tuple[Path, Path],
+) -> None:
+    """On sqlite the jobs are carried into the new file; on PostgreSQL the rebuild runs in the
+    live tables and leaves them. Either way the catalog's identity changes (no cached listing
+    is taken for the new one), stale rows go, and the next job gets a new id."""
+    root, state = roots
+    settings = settings_for(root, state)
+    with TestClient(create_app(settings)) as client:
+        project = client.post("/api/projects", json={"name": "Kept"}).json()["name"]
+        stored = client.post(f"/api/projects/{project}/upload", files={"file": ("a.mov", CLIP)})
+        rel = stored.json()["path"]
+        body = {"project": project, "media_rel_paths": [rel], "mode": "import"}
+        job = client.post("/api/resolve/open", json=body).json()["job"]
+        before = query(settings, "SELECT value FROM meta WHERE key = 'catalog_id'")
+    (root / project / rel).unlink()  # gone from disk: the rebuilt catalog does not list it
+    (root / project / "ingest/originals/b.mov").write_bytes(b"dropped while stopped")
+    output = rebuild(root, state)
+    assert "1 Resolve jobs kept" in output
+    assert query(settings, "SELECT value FROM meta WHERE key = 'catalog_id'") != before
+    with TestClient(create_app(settings)) as client:
+        jobs = client.get("/api/resolve/jobs").json()["jobs"]
+        assert [(j["id"], j["status"]) for j in jobs] == [(job["id"], "pending")]
+        files = client.get(f"/api/projects/{project}").json()["files"]
+        assert [f["relative_path"] for f in files] == ["ingest/originals/b.mov"]
+        body = {"project": project, "media_rel_paths": ["ingest/originals/b.mov"], "mode": "import"}
+        again = client.post("/api/resolve/open", json=body).json()["job"]
+        assert again["id"] == job["id"] + 1

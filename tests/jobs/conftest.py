@@ -13,8 +13,15 @@ from litestar.testing import TestClient
 from ingress.app import create_app
 from tests.support.api import create_project
 from tests.support.env import settings_for
+from tests.support.postgres import ENGINES
 
 CLIPS = ("clip-a.mp4", "clip-b.mov", "still.jpg")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """These tests run on both catalog engines, sqlite and PostgreSQL."""
+    return str(request.param)
 
 
 def project_with_clips(http: httpx.Client, root: Path, name: str = "Foo") -> str:

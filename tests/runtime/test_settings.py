@@ -18,6 +18,7 @@ from tests.support.env import env_for, run_cli
 from tests.support.server import REPO, free_port
 
 EXPECTED_DEFAULTS = {
+    "database_url": "",
     "host": "0.0.0.0",
     "port": 8787,
     "public_url": "",
@@ -28,6 +29,7 @@ EXPECTED_DEFAULTS = {
     "poll_interval_seconds": 5.0,
     "settle_seconds": 2.0,
     "reconcile_interval_seconds": 900.0,
+    "watch_takeover_seconds": 5.0,
     "relocate_exclude": (),
     "thumbnail_workers": 2,
     "preview_workers": 1,
@@ -46,6 +48,7 @@ EXPECTED_DEFAULTS = {
     "body_timeout_seconds": 60.0,
     "keepalive_seconds": 5.0,
     "log_level": "INFO",
+    "upload_expiry_hours": 24.0,
 }
 
 
@@ -62,6 +65,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     env = {
         "MEDIA_SYNC_PROJECTS_ROOT": str(tmp_path / "p"),
         "MEDIA_SYNC_STATE_DIR": str(tmp_path / "s"),
+        "MEDIA_SYNC_DATABASE_URL": " postgresql://media:pw@db.local:5433/media ",
         "MEDIA_SYNC_HOST": " 127.0.0.1 ",
         "MEDIA_SYNC_PORT": "9000",
         "MEDIA_SYNC_PUBLIC_URL": "http://nas.local:9000",
@@ -72,6 +76,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_POLL_INTERVAL_SECONDS": "0.5",
         "MEDIA_SYNC_SETTLE_SECONDS": "0",
         "MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS": "60",
+        "MEDIA_SYNC_WATCH_TAKEOVER_SECONDS": "1.5",
         "MEDIA_SYNC_RELOCATE_EXCLUDE": "edits,grades",
         "MEDIA_SYNC_THUMBNAIL_WORKERS": "4",
         "MEDIA_SYNC_PREVIEW_WORKERS": "3",
@@ -85,6 +90,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_READ_TOKEN": "read-only-token-0123456789",
         "MEDIA_SYNC_DECODE_MEMORY_MB": "256",
         "MEDIA_SYNC_MAX_PARTS": "10",
+        "MEDIA_SYNC_UPLOAD_EXPIRY_HOURS": "1.5",
         "MEDIA_SYNC_MAX_CONNECTIONS": "100",
         "MEDIA_SYNC_HEADER_TIMEOUT_SECONDS": "5",
         "MEDIA_SYNC_BODY_TIMEOUT_SECONDS": "7.5",
@@ -95,6 +101,8 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
     s = Settings.from_env(env)
     assert s.projects_root == tmp_path / "p"
     assert s.state_dir == tmp_path / "s"
+    assert s.database_url == "postgresql://media:pw@db.local:5433/media"
+    assert s.catalog_location == "postgresql://media:***@db.local:5433/media"
     assert (s.host, s.port, s.public_url) == ("127.0.0.1", 9000, "http://nas.local:9000")
     assert s.max_upload_mb == 5 and s.max_upload_bytes == 5 * 1024 * 1024
     assert s.cors_origins == ("http://a.example", "http://b.example")
@@ -105,6 +113,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         0.0,
         60.0,
     )
+    assert s.watch_takeover_seconds == 1.5
     assert s.relocate_exclude == ("edits", "grades")
     assert (s.thumbnail_workers, s.resolve_lease_seconds, s.resolve_max_attempts) == (4, 30.0, 7)
     assert s.preview_workers == 3
@@ -121,6 +130,7 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         2.0,
     )
     assert s.log_level == "DEBUG"
+    assert s.upload_expiry_hours == 1.5
 
 
 @pytest.mark.parametrize(
@@ -150,6 +160,9 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         ("MEDIA_SYNC_HEADER_TIMEOUT_SECONDS", "0"),
         ("MEDIA_SYNC_LOG_LEVEL", "LOUD"),
         ("MEDIA_SYNC_RESOLVE_PROXIES", "h264"),
+        ("MEDIA_SYNC_DATABASE_URL", "sqlite:///catalog.db"),
+        ("MEDIA_SYNC_DATABASE_URL", "postgresql://db.local:99999/media"),
+        ("MEDIA_SYNC_DATABASE_URL", "postgresql://db.local:5432"),
     ],
 )
 def test_bad_value_names_the_variable(var: str, value: str) -> None:
@@ -255,9 +268,9 @@ def test_corrupt_catalog_stops_serve_with_one_line(tmp_path: Path) -> None:
 def test_help_lists_every_command(tmp_path: Path) -> None:
     done = run_cli(["--help"], env_for(tmp_path / "p", tmp_path / "s"))
     assert done.returncode == 0, done.stderr
-    for command in ("serve", "daemon", "rebuild", "settings", "resolve-agent"):
+    for command in ("serve", "daemon", "rebuild", "catalog", "settings", "resolve-agent"):
         assert f"    {command} " in done.stdout, command
-    for command in ("serve", "daemon", "rebuild", "settings"):
+    for command in ("serve", "daemon", "rebuild", "catalog", "settings"):
         sub = run_cli([command, "--help"], env_for(tmp_path / "p", tmp_path / "s"))
         assert sub.returncode == 0, sub.stderr
         assert sub.stdout.startswith(f"usage: media-sync {command}"), sub.stdout

@@ -12,12 +12,15 @@ from tests.support.server import REPO
 
 
 def env_for(root: Path, state: Path, **extra: str) -> dict[str, str]:
-    """MEDIA_SYNC_* variables pointing at temp dirs (plus overrides)."""
+    """MEDIA_SYNC_* variables pointing at temp dirs (plus overrides), on the catalog engine of
+    the running test (the ``database_url`` fixture puts a PostgreSQL URL in the environment)."""
     env = {
         "MEDIA_SYNC_PROJECTS_ROOT": str(root),
         "MEDIA_SYNC_STATE_DIR": str(state),
         "MEDIA_SYNC_SETTLE_SECONDS": "0.2",
     }
+    if os.environ.get("MEDIA_SYNC_DATABASE_URL"):  # the test's engine (``database_url``)
+        env["MEDIA_SYNC_DATABASE_URL"] = os.environ["MEDIA_SYNC_DATABASE_URL"]
     env.update(extra)
     return env
 

@@ -12,6 +12,13 @@ from daemon.settings import Settings
 from daemon.storage.projects import ProjectRef, ensure_layout
 from daemon.storage.sources import Source
 from daemon.watch.reconcile import Reconciler, Scope
+from tests.support.postgres import ENGINES
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """These tests run on both catalog engines, sqlite and PostgreSQL."""
+    return str(request.param)
 
 
 @pytest.fixture

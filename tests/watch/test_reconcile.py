@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ from daemon.storage.projects import ProjectRef
 from daemon.storage.sources import Source
 from daemon.storage.spool import TempWriter
 from daemon.watch.reconcile import Scope
+from tests.support.catalogs import change
 from tests.support.files import index_doc, index_paths, journal, write
 from tests.support.privileges import file_modes_enforced
 from tests.watch.helpers import rows
@@ -313,8 +312,7 @@ def test_a_row_dropped_by_another_process_is_seen_by_the_next_pass(
     write(project.originals / "b.mov", b"b" * 100)
     assert reconcile().indexed == 2
     assert reconcile().unchanged == 2  # from the kept rows
-    with contextlib.closing(sqlite3.connect(lib.settings.catalog_path, timeout=30)) as db, db:
-        db.execute("DELETE FROM file WHERE rel_path = ?", (f"{ORIG}/b.mov",))
+    change(lib.settings, "DELETE FROM file WHERE rel_path = ?", f"{ORIG}/b.mov")
     result = reconcile()
     assert (result.indexed, result.unchanged, result.hashed_bytes) == (1, 1, 100)
     assert set(rows(project)) == {f"{ORIG}/a.mov", f"{ORIG}/b.mov"}

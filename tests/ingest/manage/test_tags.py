@@ -16,6 +16,7 @@ from ingress.app import create_app
 from tests.ingest.manage.helpers import jpeg, rows
 from tests.support.api import create_project as new_project
 from tests.support.api import upload
+from tests.support.catalogs import lose_catalog
 from tests.support.files import events, index_entries
 
 
@@ -84,7 +85,7 @@ def test_tags_survive_a_rebuild_of_the_catalog(
         rel = upload(client, project, jpeg(tmp_path, "a.jpg"))["path"]
         other = upload(client, project, jpeg(tmp_path, "b.jpg", variant=2))["path"]
         tag(client, project, {"relative_paths": [rel], "add_tags": ["Hero", "b-roll"]})
-    settings.catalog_path.unlink()
+    lose_catalog(settings)
     report = rebuild(settings, progress=lambda _: None)
     assert report.files == 2
     with TestClient(create_app(settings)) as client:
@@ -101,8 +102,7 @@ def test_tags_survive_the_watcher_adopting_a_lost_catalog(
         project = new_project(client, "Adopted")
         rel = upload(client, project, jpeg(tmp_path, "a.jpg"))["path"]
         tag(client, project, {"relative_paths": [rel], "add_tags": ["keeper"]})
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{settings.catalog_path}{suffix}").unlink(missing_ok=True)
+    lose_catalog(settings)
     with TestClient(create_app(settings)) as client:
         lib: Library = client.app.state.library
         result = reconciler_for(lib).reconcile(lib.source(None), Scope(), wait_settle=3)

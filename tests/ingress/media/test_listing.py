@@ -119,7 +119,7 @@ def _bulk_rows(
     """Catalog rows for ``count`` files, written straight into sqlite (listing only reads rows)
     through ``catalog`` (the app's), or through a catalog of its own on the same file."""
     if catalog is None:
-        own = Catalog.open(settings.catalog_path)
+        own = Catalog.from_settings(settings)
         try:
             return _bulk_rows(settings, project, count, own)
         finally:
