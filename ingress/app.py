@@ -12,6 +12,7 @@ from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Reference
 from litestar.static_files import create_static_files_router
 
 from daemon import __version__
@@ -98,7 +99,7 @@ def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Lites
         if settings.cors_origins
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],
         dependencies={"lib": Provide(provide_library, sync_to_thread=False)},
@@ -110,3 +111,16 @@ def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Lites
         logging_config=None,  # the CLI configures logging; no background queue thread
         plugins=[previews.BrowserMedia()],  # browser previews, scrub strips, their workers
     )
+    _no_body_in_204(app)
+    return app
+
+
+def _no_body_in_204(app: Litestar) -> None:
+    """A 204 carries no body: the schema says so (Litestar documents a JSON null), so clients
+    and schema checkers do not expect a Content-Type on the tus/IETF answers."""
+    for item in (app.openapi_schema.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "options", "head", "patch"):
+            operation = getattr(item, method, None)
+            empty = (operation.responses or {}).get("204") if operation else None
+            if empty is not None and not isinstance(empty, Reference):
+                empty.content = None

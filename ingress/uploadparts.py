@@ -18,12 +18,9 @@ from daemon.errors import (
     MediaSyncError,
     PayloadTooLarge,
     StorageFull,
-    UnsupportedMediaType,
 )
-from daemon.ingest import batches
+from daemon.ingest import batches, pipeline
 from daemon.ingest.pipeline import IngestResult, ingest_upload
-from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
-from daemon.storage.conventions import clean_upload_name
 from daemon.storage.indexfile import write_index_or_mark
 from daemon.storage.projects import ProjectRef, ensure_layout
 from daemon.storage.spool import full_means_storage_full
@@ -38,16 +35,7 @@ BATCH_FIELD = "batch_id"  # a multipart text field naming the session, before th
 
 def check_upload_name(raw: str | None) -> str:
     """A safe stored name with an accepted media extension, or 400/415."""
-    if not raw:
-        raise InvalidInput("the file part has no filename")
-    name = clean_upload_name(raw)
-    if not is_media(name):
-        raise UnsupportedMediaType(
-            f"{raw!r} is not a supported media file; accepted extensions: "
-            + " ".join(ACCEPTED_EXTENSIONS),
-            accepted=list(ACCEPTED_EXTENSIONS),
-        )
-    return name
+    return pipeline.check_upload_name(raw, "the file part has no filename")
 
 
 async def store(

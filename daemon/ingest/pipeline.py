@@ -11,7 +11,7 @@ from pathlib import Path
 
 from daemon.catalog import intake
 from daemon.catalog.values import Origin
-from daemon.errors import EmptyUpload
+from daemon.errors import EmptyUpload, InvalidInput, UnsupportedMediaType
 from daemon.ingest.batch import (
     FileChangedWhileHashing,
     commit_items,
@@ -25,11 +25,27 @@ from daemon.ingest.facts import Proofs, View, known
 from daemon.ingest.journal import journal, record_project_event
 from daemon.ingest.liveness import stamp_of
 from daemon.library import Library
-from daemon.storage.conventions import ORIGINALS, place_no_overwrite
+from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
+from daemon.storage.conventions import ORIGINALS, clean_upload_name, place_no_overwrite
 from daemon.storage.hashing import Digest
 from daemon.storage.indexfile import write_index, write_index_or_mark
 from daemon.storage.projects import ProjectRef, ensure_layout
 from daemon.storage.spool import full_means_storage_full
+
+
+def check_upload_name(raw: str | None, missing: str = "the upload names no file") -> str:
+    """The safe name an upload of ``raw`` is stored under, or InvalidInput (``missing``, or an
+    unsafe name) / UnsupportedMediaType: every way in checks this before reading a byte."""
+    if not raw:
+        raise InvalidInput(missing)
+    name = clean_upload_name(raw)
+    if not is_media(name):
+        raise UnsupportedMediaType(
+            f"{raw!r} is not a supported media file; accepted extensions: "
+            + " ".join(ACCEPTED_EXTENSIONS),
+            accepted=list(ACCEPTED_EXTENSIONS),
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -268,6 +284,7 @@ __all__ = [
     "EmptyUpload",
     "FileChangedWhileHashing",
     "IngestResult",
+    "check_upload_name",
     "ingest_in_place",
     "ingest_upload",
     "journal",

@@ -28,11 +28,11 @@ from daemon.errors import (
     OffsetMismatch,
     PayloadTooLarge,
     StorageFull,
-    UnsupportedMediaType,
     UploadFinished,
     UploadNotFound,
 )
 from daemon.ingest import batches
+from daemon.ingest.pipeline import check_upload_name
 from daemon.ingest.resumable_commit import complete
 from daemon.ingest.resumable_spool import (
     HASHES,
@@ -57,8 +57,7 @@ from daemon.ingest.resumable_spool import (
 )
 from daemon.ingest.resumable_sweep import expire
 from daemon.library import Library
-from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
-from daemon.storage.conventions import clean_upload_name, fsync_dir, writable_dir
+from daemon.storage.conventions import fsync_dir, writable_dir
 from daemon.storage.projects import ProjectRef
 from daemon.storage.spool import full_means_storage_full, is_full
 
@@ -68,18 +67,9 @@ CHECKSUMS = ("sha1", "sha256")  # the tus checksum extension's algorithms we acc
 
 def check_name(raw: str | None) -> str:
     """A safe stored name with an accepted media extension, or 400/415 (before any byte)."""
-    if not raw:
-        raise InvalidInput(
-            "the upload names no file: send its name (tus: Upload-Metadata filename)"
-        )
-    name = clean_upload_name(raw)
-    if not is_media(name):
-        raise UnsupportedMediaType(
-            f"{raw!r} is not a supported media file; accepted extensions: "
-            + " ".join(ACCEPTED_EXTENSIONS),
-            accepted=list(ACCEPTED_EXTENSIONS),
-        )
-    return name
+    return check_upload_name(
+        raw, "the upload names no file: send its name (tus: Upload-Metadata filename)"
+    )
 
 
 def _check_length(lib: Library, length: int, offset: int = 0) -> None:

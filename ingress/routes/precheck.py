@@ -59,11 +59,12 @@ async def upload_check(
     source: str | None = None,
     batch_id: str | None = None,
 ) -> dict[str, Any]:
-    """Send `{"items": [{name, size, sha256?, captured_at?}], "batch_id"?}` (or a bare list, at
+    """Send `{"items": [{name, size, sha256?, captured_at?, modified_at?}], "batch_id"?}` (or a bare list, at
     most 10,000 items); each comes back, in order, as `{name, decision: "upload"|"skip",
     reason, path?}`. `skip` only for bytes proven on disk in the project: the same sha256, or
     the same name and size (and capture time, when given), or the same size and capture time
-    under another name. Skipped items are recorded in the sync session `batch_id` names."""
+    under another name. `modified_at` (a browser's `File.lastModified`) only confirms a match,
+    never costs an upload. Skipped items are recorded in the sync session `batch_id` names."""
     body = await _body(request)
     session = _session(request, batch_id, body)
     ref, answers = await anyio.to_thread.run_sync(_check, lib, source, project, body, session)
