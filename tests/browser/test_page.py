@@ -94,11 +94,11 @@ def test_create_project_upload_stored_and_duplicate_with_progress(
         "#file-input",
         [str(tmp_path / "first.jpg"), str(tmp_path / "second.jpg"), str(tmp_path / "notes.txt")],
     )
-    page.wait_for_function(
+    # the text of the row that shows its time left (two files are sent at once: read that one)
+    progress = page.wait_for_function(
         "[...document.querySelectorAll('#upload-list li[data-status=sending] .small')]"
-        ".some(d => / left$/.test(d.textContent))"
-    )
-    progress = page.text_content("#upload-list li[data-status=sending] .small") or ""
+        ".map(d => d.textContent).find(t => / left$/.test(t))"
+    ).json_value()
     assert re.search(r"of .* · .*/s · \d+:\d\d left", progress), progress
     tab.shot("upload-progress")
     page.wait_for_function(FINISHED, timeout=30_000)
