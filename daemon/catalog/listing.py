@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import collections
 import functools
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import peewee as pw
 
@@ -26,6 +28,7 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 BATCH = 2000
 _MAX_INT = 2**63 - 1
+T = TypeVar("T")
 
 
 def _columns(m: Models) -> tuple[Any, ...]:
@@ -105,7 +108,7 @@ def _sort_key(m: Models, sort: str) -> Any:
         return m.File.uploaded_at
     if sort == "size":
         return m.File.size
-    return pw.fn.COALESCE(m.Content.captured_at, m.File.uploaded_at)
+    return m.File.sort_captured  # COALESCE(content's captured_at, uploaded_at): migration 10
 
 
 def _encode(value: Any, row_id: int) -> str:
@@ -170,10 +173,11 @@ def _ordered(m: Models, source: str, project: str, query: MediaQuery) -> Any:
     if query.cursor:
         value, after = _decode(query.cursor)
         _check_cursor_value(query.sort, value)
+        after_cursor = pw.Tuple(value, after)  # a row value: a range of the sort's index
         if descending:
-            page = page.where((key < value) | ((key == value) & (row_id < after)))
+            page = page.where(pw.Tuple(key, row_id) < after_cursor)
         else:
-            page = page.where((key > value) | ((key == value) & (row_id > after)))
+            page = page.where(pw.Tuple(key, row_id) > after_cursor)
     order = (key.desc(), row_id.desc()) if descending else (key.asc(), row_id.asc())
     return page.order_by(*order)
 
@@ -189,6 +193,75 @@ def count_media(catalog: Catalog, source: str, project: str, query: MediaQuery) 
     return int(files.count())
 
 
+def generation_now(catalog: Catalog, source: str, project: str) -> str | None:
+    """``listing_generation`` as the catalog stands now (one statement; None if uncounted)."""
+    try:
+        row = catalog.execute(
+            "SELECT (SELECT value FROM meta WHERE key = 'catalog_id'), (SELECT generation "
+            "FROM listing_generation WHERE source = ? AND project = ?)",
+            (source, project),
+        ).fetchone()
+    except DRIVER_ERRORS:  # a catalog too old to count changes
+        return None
+    if row is None or row[0] is None:
+        return None
+    return f"{row[0]}.{int(row[1]) if row[1] is not None else 0}"
+
+
+class PerGeneration:
+    """Values computed from a project's rows (counts, an index of names), kept in memory while
+    the project's generation stays the same; the least recently used past ``capacity`` are
+    dropped. A value is kept only when the generation did not move while it was computed, so a
+    kept value is the one the catalog held at that generation."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._kept: collections.OrderedDict[tuple[Any, ...], Any] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def kept(self, generation: str, source: str, project: str, what: tuple[Any, ...]) -> Any:
+        """The value kept for this generation, or None."""
+        key = (generation, source, project, *what)
+        with self._lock:
+            if key not in self._kept:
+                return None
+            self._kept.move_to_end(key)
+            return self._kept[key]
+
+    def get(
+        self,
+        catalog: Catalog,
+        source: str,
+        project: str,
+        what: tuple[Any, ...],
+        compute: Callable[[], T],
+    ) -> T:
+        """The value kept for the project's current generation, else ``compute()``."""
+        before = generation_now(catalog, source, project)
+        if before is None:
+            return compute()
+        found = self.kept(before, source, project, what)
+        if found is not None:
+            return cast(T, found)
+        value = compute()
+        if generation_now(catalog, source, project) == before:
+            with self._lock:
+                self._kept[(before, source, project, *what)] = value
+                while len(self._kept) > self.capacity:
+                    self._kept.popitem(last=False)
+        return value
+
+
+_COUNTS = PerGeneration(4096)
+
+
+def counted(
+    catalog: Catalog, source: str, project: str, what: tuple[Any, ...], compute: Callable[[], T]
+) -> T:
+    """``compute()``, a count over the project's rows, kept per generation (``PerGeneration``)."""
+    return _COUNTS.get(catalog, source, project, what, compute)
+
+
 def list_media(catalog: Catalog, source: str, project: str, query: MediaQuery) -> dict[str, Any]:
     """One page of media items plus the total and the next cursor."""
     query.validate()
@@ -202,7 +275,13 @@ def list_media(catalog: Catalog, source: str, project: str, query: MediaQuery) -
     next_cursor = _encode(rows[-1][-1], rows[-1][0]) if more and rows else None
     return {
         "media": [media_item(row) for row in rows],
-        "total": count_media(catalog, source, project, query),
+        "total": counted(
+            catalog,
+            source,
+            project,
+            ("total", query.kind, query.q, query.tag),
+            lambda: count_media(catalog, source, project, query),
+        ),
         "next_cursor": next_cursor,
     }
 

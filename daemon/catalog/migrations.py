@@ -15,7 +15,7 @@ from daemon.catalog import generations
 from daemon.catalog.engines import Dialect
 from daemon.catalog.models import Models
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 def _columns(db: pw.Database, table: str) -> set[str]:
@@ -86,6 +86,74 @@ def _migrate_9(db: pw.Database, models: Models, dialect: Dialect) -> None:
     claims.add_columns(db, table, _columns(db, table))
 
 
+_SORT_VALUE = (
+    "COALESCE((SELECT captured_at FROM content WHERE blake3 = NEW.blake3), NEW.uploaded_at)"
+)
+_SORT_TRIGGERS = {
+    "sqlite": (
+        f"""CREATE TRIGGER IF NOT EXISTS file_sort_captured_insert AFTER INSERT ON "file" BEGIN
+            UPDATE "file" SET sort_captured = {_SORT_VALUE} WHERE id = NEW.id;
+        END""",
+        f"""CREATE TRIGGER IF NOT EXISTS file_sort_captured_update
+            AFTER UPDATE OF blake3, uploaded_at ON "file" BEGIN
+            UPDATE "file" SET sort_captured = {_SORT_VALUE} WHERE id = NEW.id;
+        END""",
+        """CREATE TRIGGER IF NOT EXISTS content_sort_captured AFTER UPDATE OF captured_at
+            ON content WHEN NEW.captured_at IS NOT OLD.captured_at BEGIN
+            UPDATE "file" SET sort_captured = COALESCE(NEW.captured_at, uploaded_at)
+            WHERE blake3 = NEW.blake3;
+        END""",
+    ),
+    "postgresql": (
+        f"""CREATE OR REPLACE FUNCTION file_sort_captured() RETURNS trigger LANGUAGE plpgsql
+        AS $$ BEGIN NEW.sort_captured := {_SORT_VALUE}; RETURN NEW; END $$""",
+        'DROP TRIGGER IF EXISTS file_sort_captured ON "file"',
+        """CREATE TRIGGER file_sort_captured BEFORE INSERT OR UPDATE OF blake3, uploaded_at
+            ON "file" FOR EACH ROW EXECUTE FUNCTION file_sort_captured()""",
+        """CREATE OR REPLACE FUNCTION content_sort_captured() RETURNS trigger LANGUAGE plpgsql
+        AS $$ BEGIN
+            UPDATE "file" SET sort_captured = COALESCE(NEW.captured_at, uploaded_at)
+            WHERE blake3 = NEW.blake3;
+            RETURN NULL;
+        END $$""",
+        "DROP TRIGGER IF EXISTS content_sort_captured ON content",
+        """CREATE TRIGGER content_sort_captured AFTER UPDATE OF captured_at ON content
+            FOR EACH ROW WHEN (NEW.captured_at IS DISTINCT FROM OLD.captured_at)
+            EXECUTE FUNCTION content_sort_captured()""",
+    ),
+}
+
+
+def _migrate_10(db: pw.Database, models: Models, dialect: Dialect) -> None:
+    """The listing's orders read from indexes: a file's capture-time sort value kept in its
+    row by triggers (``File.sort_captured``), and each sort's (source, project, value, id)
+    index; the size index also serves the pre-upload check."""
+    table = models.File._meta.table_name
+    postgresql = dialect.name == "postgresql"
+    if "sort_captured" not in _columns(db, table):
+        text = 'VARCHAR COLLATE "C"' if postgresql else "VARCHAR(255)"
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN sort_captured {text}')
+    for statement in _SORT_TRIGGERS[dialect.name]:
+        db.execute_sql(statement)
+    differs = "IS DISTINCT FROM" if postgresql else "IS NOT"
+    value = "COALESCE(c.captured_at, f.uploaded_at)"
+    if postgresql:  # one bump per project below, not two per row (ADD COLUMN holds the table)
+        db.execute_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER file_generation')
+    filled = db.execute_sql(  # every file has its content row (a foreign key)
+        f'UPDATE "{table}" AS f SET sort_captured = {value} FROM content AS c '
+        f"WHERE c.blake3 = f.blake3 AND f.sort_captured {differs} {value}"
+    ).rowcount
+    if postgresql:
+        db.execute_sql(f'ALTER TABLE "{table}" ENABLE TRIGGER file_generation')
+        if filled:
+            db.execute_sql(f"UPDATE {generations.TABLE} SET generation = generation + 1")
+    for column in ("sort_captured", "uploaded_at", "size"):  # named as the model names them
+        db.execute_sql(
+            f'CREATE INDEX IF NOT EXISTS "{table}_source_project_{column}_id" '
+            f'ON "{table}" (source, project, {column}, id)'
+        )
+
+
 MIGRATIONS: dict[int, Callable[[pw.Database, Models, Dialect], None]] = {
     1: _migrate_1,
     2: _migrate_2,
@@ -96,6 +164,7 @@ MIGRATIONS: dict[int, Callable[[pw.Database, Models, Dialect], None]] = {
     7: _migrate_7,
     8: _migrate_8,
     9: _migrate_9,
+    10: _migrate_10,
 }
 
 

@@ -110,11 +110,17 @@ def define(db: pw.Database) -> Models:
         tags = pw.TextField(default="[]")  # JSON list of manual tags (normalized, sorted)
         # A drop whose bytes the project already held: the rel_path of that earlier copy.
         duplicate_of = pw.CharField(null=True)
+        # COALESCE(content.captured_at, uploaded_at): the listing's capture-time order, kept by
+        # triggers (migration 10), so a page of it is read from an index, not sorted.
+        sort_captured = pw.CharField(null=True)
 
         class Meta:
             indexes = (
                 (("source", "project", "rel_path"), True),
                 (("source", "project", "content"), False),
+                (("source", "project", "sort_captured", "id"), False),
+                (("source", "project", "uploaded_at", "id"), False),
+                (("source", "project", "size", "id"), False),
             )
 
     class Job(BaseModel):

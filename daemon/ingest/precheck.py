@@ -1,7 +1,7 @@
 """The pre-upload check: "do you already have these?" for a list of files a client holds.
 
 Each item (name, size, and optionally sha256 and capture time) gets ``upload`` or ``skip``
-with a reason. The policy, decided purely over what two catalog reads and one lstat per
+with a reason. The policy, decided purely over what a few catalog reads and one lstat per
 candidate file found:
 
 - ``skip``/``same_content``: a copy of that sha256 is live in the project (its file carries
@@ -222,34 +222,89 @@ def _by_name(item: Wanted, named: Sequence[Seen], sized: Sequence[Seen]) -> Answ
 def decide(item: Wanted, copies: Sequence[Seen], sized: Sequence[Seen]) -> Answer:
     """The answer for one item, given the project's files holding its sha256 (``copies``) and
     the project's files of its size (``sized``)."""
+    same_size = [s for s in sized if s.held.size == item.size]
+    named = [s for s in same_size if s.name == item.stored_name]
+    return _decide(item, copies, bool(sized), named, same_size)
+
+
+def _decide(
+    item: Wanted,
+    copies: Sequence[Seen],
+    any_sized: bool,
+    named: Sequence[Seen],
+    same_size: Sequence[Seen],
+) -> Answer:
+    """``decide`` with the files of the item's name and size, and of its size, picked out."""
     if item.stored_name is None:
         return Answer(item.name, "skip", "unsupported", detail=item.refusal)
     if item.size == 0:
         return Answer(item.name, "skip", "empty", detail="a 0-byte file is never stored")
-    if not copies and not sized:  # most of a new album: nothing of that size or content
+    if not copies and not any_sized:  # most of a new album: nothing of that size or content
         return Answer(item.name, "upload", "new")
-    named = [s for s in sized if s.name == item.stored_name and s.held.size == item.size]
     if item.sha256 is not None:  # a sha256 with another size is no claim to those bytes
         same = [s for s in copies if s.held.size == item.size]
         return _by_content(item, same, named)
-    return _by_name(item, named, [s for s in sized if s.held.size == item.size])
+    return _by_name(item, named, same_size)
 
 
 def decide_all(items: Sequence[Wanted], seen: Iterable[Seen]) -> list[Answer]:
-    """Every item's answer, in order, from the files the catalog reads found (pure)."""
+    """Every item's answer, in order, from the files the catalog reads found (pure; each
+    item looks up its files by sha256, by size and by name and size: no scan per item)."""
     by_sha: dict[str, list[Seen]] = {}
     by_size: dict[int, list[Seen]] = {}
+    by_name: dict[tuple[str, int], list[Seen]] = {}
     unique: dict[str, Seen] = {}
     for one in seen:
         unique.setdefault(one.held.rel_path + "\0" + one.held.blake3, one)
     for one in unique.values():
         by_sha.setdefault(one.held.sha256, []).append(one)
         by_size.setdefault(one.held.size, []).append(one)
+        by_name.setdefault((one.name, one.held.size), []).append(one)
     none: list[Seen] = []
-    return [
-        decide(item, by_sha.get(item.sha256 or "", none), by_size.get(item.size, none))
-        for item in items
-    ]
+    answers = []
+    for item in items:
+        sized = by_size.get(item.size, none)
+        named = by_name.get((item.stored_name or "", item.size), none) if sized else none
+        copies = by_sha.get(item.sha256 or "", none)
+        answers.append(_decide(item, copies, bool(sized), named, sized))
+    return answers
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """What makes a catalogued file matter to some item (see ``needed``)."""
+
+    contents: frozenset[tuple[str, int]]  # (sha256, size) of items carrying a sha256
+    names: frozenset[tuple[str, int]]  # (stored name, size)
+    timed: frozenset[int]  # sizes of items carrying a time and no sha256
+
+    @classmethod
+    def of(cls, items: Sequence[Wanted]) -> _Keys:
+        contents, names, timed = set(), set(), set()
+        for item in items:
+            if item.stored_name is None or item.size == 0:
+                continue
+            names.add((item.stored_name, item.size))
+            if item.sha256 is not None:
+                contents.add((item.sha256, item.size))
+            elif item.captured is not None or item.modified is not None:
+                timed.add(item.size)
+        return cls(frozenset(contents), frozenset(names), frozenset(timed))
+
+    def match(self, sha256: str | None, rel_path: str, size: int) -> bool:
+        return (
+            (sha256, size) in self.contents
+            or size in self.timed
+            or (rel_path.rsplit("/", 1)[-1], size) in self.names
+        )
+
+
+def needed(items: Sequence[Wanted], held: Iterable[Held]) -> list[Held]:
+    """The catalogued files ``decide`` can look at for these items (in the order given): a
+    copy of an item's sha256 and size, a file of an item's name and size, or of the size of an
+    item that carries a time and no sha256. Only these are looked at on disk."""
+    keys = _Keys.of(items)
+    return [one for one in held if keys.match(one.sha256, one.rel_path, one.size)]
 
 
 def state_of(held: Held, now: Stamp | None) -> State:
@@ -282,15 +337,17 @@ def look(ref: ProjectRef, rows: Iterable[Held], budget: int = PROVE_BYTES) -> li
 def check(
     lib: Library, ref: ProjectRef, items: Sequence[Wanted], batch_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Answer every item (two catalog reads for the whole list); with ``batch_id`` (an open
+    """Answer every item (three catalog reads for the whole list); with ``batch_id`` (an open
     session of the project) the skipped items are recorded in it."""
     batches.check_open(lib, ref, batch_id)
     source, project = ref.source.name, ref.name
+    catalog = lib.catalog
     shas = {item.sha256 for item in items if item.sha256 is not None}
-    sizes = {item.size for item in items if item.stored_name is not None and item.size > 0}
-    rows = catalog_precheck.holding(lib.catalog, source, project, shas)
-    rows += catalog_precheck.sized(lib.catalog, source, project, sizes)
-    answers = decide_all(items, look(ref, rows))
+    rows = catalog_precheck.holding(catalog, source, project, shas)
+    keys = _Keys.of(items)  # a file of an item's size matters by its name (or time) alone
+    ids = catalog_precheck.candidates(catalog, source, project, keys.names, keys.timed)
+    rows += catalog_precheck.by_ids(catalog, source, project, ids)
+    answers = decide_all(items, look(ref, needed(items, rows)))
     skipped: list[tuple[str, int | None]] = [
         (a.name, i.size) for a, i in zip(answers, items, strict=True) if a.decision == "skip"
     ]

@@ -9,8 +9,9 @@ from typing import Any
 
 from litestar import HttpMethod, MediaType, Request, Response, get, post, route
 
+from daemon.catalog import projects
 from daemon.catalog.files import FileRecord, find
-from daemon.catalog.listing import MediaQuery, list_media
+from daemon.catalog.listing import MediaQuery, counted, list_media
 from daemon.errors import InvalidInput, MediaNotFound
 from daemon.media.previews import Previews, thumbnail_path
 from daemon.media.thumbnails import validate_client_thumbnail
@@ -58,7 +59,14 @@ def media_list(
         add_urls = item_urls(base, ref)
         for item in page["media"]:
             add_urls(item)
-        counts = project_counts(ref, catalog)
+        kinds = counted(
+            catalog,
+            ref.source.name,
+            ref.name,
+            ("kinds",),
+            lambda: projects.kinds(catalog, ref.source.name, ref.name),
+        )  # the project's counters are read each time (no generation counts them)
+        counts = kind_counts(kinds, project_facts(ref, catalog))
         head = {"project": ref.name, "source": ref.source.name, "counts": counts}
         return Response({**head, **page, "instructions": hint})
 

@@ -18,6 +18,7 @@ from daemon.ingest.precheck import (
     Wanted,
     decide,
     decide_all,
+    needed,
     parse_items,
     state_of,
 )
@@ -122,6 +123,25 @@ def test_a_live_copy_of_the_sha256_is_always_skipped(item: Wanted, seen: list[Se
     )
     if item.sha256 is not None and item.stored_name is not None and item.size:
         assert (answer.reason == "same_content") == live
+
+
+@given(st.lists(wanteds, max_size=8), rows())
+def test_the_files_looked_at_on_disk_are_all_the_decision_needs(
+    items: list[Wanted], seen: list[Seen]
+) -> None:
+    """Only the files ``needed`` picks are lstat-ed: leaving the others out changes no answer;
+    and the answers are those of ``decide`` over every file, item by item."""
+    picked = needed(items, [s.held for s in seen])
+    assert decide_all(items, [s for s in seen if s.held in picked]) == decide_all(items, seen)
+    one_by_one = [
+        decide(
+            item,
+            [s for s in seen if s.held.sha256 == item.sha256],
+            [s for s in seen if s.held.size == item.size],
+        )
+        for item in items
+    ]
+    assert decide_all(items, seen) == one_by_one
 
 
 @given(wanteds, rows(seens.filter(lambda s: s.state != "live")))

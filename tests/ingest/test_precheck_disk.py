@@ -26,7 +26,7 @@ def lib(client: TestClient[Any]) -> Library:
 
 
 def held_rows(lib: Library, project: str) -> list[catalog_precheck.Held]:
-    return catalog_precheck.sized(lib.catalog, "primary", project, [len(CLIP)])
+    return catalog_precheck.holding(lib.catalog, "primary", project, [sha256_of(CLIP)])
 
 
 def test_a_touched_copy_is_rehashed_within_the_budget(client: Any, lib: Library) -> None:
