@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from daemon.media.transcode import Cancelled
-from daemon.storage.conventions import fsync_dir, is_temp_name, open_locked_temp
+from daemon.storage import conventions
+from daemon.storage.conventions import is_temp_name
 from daemon.storage.spool import remove_if_abandoned
 
 LOCK_POLL = 0.2  # seconds between tries of another process's lock
@@ -53,18 +54,6 @@ def sweep(folder: Path) -> None:
 def write_whole(
     folder: Path, target: Path, suffix: str, file_mode: int, make: Callable[[Path], None]
 ) -> None:
-    """``make(temp)`` writes into a locked temp file in ``folder``; it is fsynced and renamed to
-    ``target`` only when complete (a failure removes it: never a partial file at ``target``)."""
-    temp, fd = open_locked_temp(folder, suffix)
-    try:
-        make(temp)
-        os.fsync(fd)
-        os.fchmod(fd, file_mode)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    finally:
-        os.close(fd)
-    fsync_dir(folder)
+    """``make(temp)`` writes into a locked temp file in ``folder`` (an encoder opens it by
+    path); it becomes ``target`` only when complete (``conventions.write_whole``)."""
+    conventions.write_whole(folder, target, suffix, file_mode, lambda temp, _fd: make(temp))

@@ -14,7 +14,7 @@ import secrets
 import socket
 import stat
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -277,25 +277,39 @@ def open_locked_temp(directory: Path, hint: str = "") -> tuple[Path, int]:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` via a locked temp file in the same directory, fsync, rename,
-    fsync dir."""
-    writable_dir(path.parent)
-    temp, fd = open_locked_temp(path.parent, path.name)
+def write_whole(
+    folder: Path, target: Path, hint: str, mode: int, make: Callable[[Path, int], None]
+) -> None:
+    """``make(temp, fd)`` writes into a locked temp file in ``folder``; it is fsynced, given
+    ``mode`` and renamed to ``target`` only when complete, then the folder is fsynced (a
+    failure removes the temp: never a partial file at ``target``)."""
+    temp, fd = open_locked_temp(folder, hint)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        make(temp, fd)
         os.fsync(fd)
         os.fchmod(fd, mode)
-        os.replace(temp, path)
+        os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
     finally:
         os.close(fd)
-    fsync_dir(path.parent)
+    fsync_dir(folder)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` via a locked temp file in the same directory, fsync, rename,
+    fsync dir."""
+    writable_dir(path.parent)
+
+    def write(temp: Path, fd: int) -> None:
+        del temp
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+
+    write_whole(path.parent, path, path.name, mode, write)
 
 
 def atomic_write_json(path: Path, document: Any, mode: int = 0o644) -> None:

@@ -6,7 +6,6 @@ one ingest pipeline before the last byte is acknowledged."""
 
 from __future__ import annotations
 
-import importlib
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +20,7 @@ from daemon.ingest.pipeline import IngestResult
 from daemon.ingest.resumable_spool import Upload
 from daemon.storage.projects import ProjectRef
 from ingress.deps import Lib
+from ingress.routes import ietf
 from ingress.tusheaders import (
     IETF_VERSION,
     OFFSET_STREAM,
@@ -73,22 +73,6 @@ UPLOAD_STATE_DOC = (
     "committed (status stored|duplicate, path, sha256, size). 404 for an unknown id, "
     "410 once expired."
 )
-
-
-async def _ietf(
-    handler: str, request: Request[Any, Any, Any], lib: Lib, *args: Any
-) -> Response[Any]:
-    """DISPATCH POINT to the IETF resumable-upload draft (``ingress.routes.ietf``, helper
-    "ietf"): ``ietf_create(request, lib, ref)``, and ``ietf_head`` / ``ietf_append`` /
-    ``ietf_delete(request, lib, ref, upload_id)``. Looked up at call time (no import cycle)."""
-    try:
-        module = importlib.import_module("ingress.routes.ietf")
-    except ModuleNotFoundError as exc:
-        if exc.name != "ingress.routes.ietf":
-            raise
-        raise InvalidInput("IETF resumable uploads are not available on this server") from None
-    response: Response[Any] = await getattr(module, handler)(request, lib, *args)
-    return response
 
 
 async def _project(lib: Lib, source: str | None, project: str) -> ProjectRef:
@@ -159,7 +143,7 @@ async def create_upload(
 ) -> Response[Any]:
     """Create a resumable upload: tus creation, or the IETF draft by its header."""
     if IETF_VERSION in request.headers:
-        return await _ietf("ietf_create", request, lib, await _project(lib, source, project))
+        return await ietf.ietf_create(request, lib, await _project(lib, source, project))
     refused = version_refused(request)
     if refused is not None:
         return refused
@@ -222,7 +206,7 @@ async def upload_offset(
     """tus HEAD: the upload's offset, length and expiry (and its outcome once committed)."""
     if IETF_VERSION in request.headers:
         ref = await _project(lib, source, project)
-        return await _ietf("ietf_head", request, lib, ref, upload_id)
+        return await ietf.ietf_head(request, lib, ref, upload_id)
     refused = version_refused(request)
     if refused is not None:
         return Response(None, status_code=412, headers=refused.headers, media_type=MediaType.TEXT)
@@ -255,7 +239,7 @@ async def append_upload(
     """tus PATCH: append at the stored offset; the last byte commits the upload."""
     if IETF_VERSION in request.headers:
         ref = await _project(lib, source, project)
-        return await _ietf("ietf_append", request, lib, ref, upload_id)
+        return await ietf.ietf_append(request, lib, ref, upload_id)
     refused = version_refused(request)
     if refused is not None:
         return refused
@@ -294,7 +278,7 @@ async def terminate_upload(
     """tus termination: remove the spool."""
     if IETF_VERSION in request.headers:
         ref = await _project(lib, source, project)
-        return await _ietf("ietf_delete", request, lib, ref, upload_id)
+        return await ietf.ietf_delete(request, lib, ref, upload_id)
     refused = version_refused(request)
     if refused is not None:
         return refused
