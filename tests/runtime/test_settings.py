@@ -49,6 +49,8 @@ EXPECTED_DEFAULTS = {
     "keepalive_seconds": 5.0,
     "log_level": "INFO",
     "upload_expiry_hours": 24.0,
+    "log_format": "text",
+    "access_log": True,
 }
 
 
@@ -96,6 +98,8 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         "MEDIA_SYNC_BODY_TIMEOUT_SECONDS": "7.5",
         "MEDIA_SYNC_KEEPALIVE_SECONDS": "2",
         "MEDIA_SYNC_LOG_LEVEL": "debug",
+        "MEDIA_SYNC_LOG_FORMAT": " JSON ",
+        "MEDIA_SYNC_ACCESS_LOG": "off",
     }
     assert set(env) == {s.env for s in SETTINGS}
     s = Settings.from_env(env)
@@ -130,6 +134,8 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         2.0,
     )
     assert s.log_level == "DEBUG"
+    assert s.log_format == "json"
+    assert s.access_log is False
     assert s.upload_expiry_hours == 1.5
 
 
