@@ -19,8 +19,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
+# `make run PROJECTS=/mnt/nas/Projects PORT=8788 STATE=/var/tmp/media-sync HOST=127.0.0.1`:
+# each one given on the command line overrides its MEDIA_SYNC_* variable for this run only
+# (a PORT or HOST that the environment happens to hold is not taken).
+given = $(if $(filter command line,$(origin $(1))),$(2)='$($(1))')
+RUN_ENV = $(call given,PROJECTS,MEDIA_SYNC_PROJECTS_ROOT) $(call given,STATE,MEDIA_SYNC_STATE_DIR) \
+	$(call given,PORT,MEDIA_SYNC_PORT) $(call given,HOST,MEDIA_SYNC_HOST)
+
 run: $(VENV)/.installed-run
-	$(BIN)/media-sync serve
+	$(strip $(RUN_ENV) $(BIN)/media-sync serve)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check daemon ingress tests

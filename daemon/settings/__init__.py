@@ -13,6 +13,7 @@ from daemon.settings.database import redact
 from daemon.settings.parsers import WATCH_MODES as WATCH_MODES
 from daemon.settings.table import LOG_FORMATS as LOG_FORMATS
 from daemon.settings.table import PROXY_CODECS as PROXY_CODECS
+from daemon.settings.table import SECRET_SETTINGS as SECRET_SETTINGS
 from daemon.settings.table import SETTINGS as SETTINGS
 from daemon.settings.table import Setting as Setting
 
@@ -63,12 +64,17 @@ class Settings:
         source = os.environ if env is None else env
         values: dict[str, Any] = {}
         for setting in SETTINGS:
-            raw = source.get(setting.env, setting.default)
+            raw = source.get(setting.env) or ""
+            if not raw.strip() and setting.env in MUST_NOT_BE_EMPTY and setting.env in source:
+                raise SettingsError(
+                    f"{setting.env} is set but empty: set it to the folder that holds your "
+                    f"projects (e.g. /mnt/nas/projects), or remove the line to use "
+                    f"{setting.default}"
+                )
             try:
-                values[setting.attr] = setting.parse(raw)
+                values[setting.attr] = setting.parse(raw if raw.strip() else setting.default)
             except ValueError as exc:
-                shown = redact(raw) if setting.attr == "database_url" else raw
-                raise SettingsError(f"{setting.env}={shown!r} is invalid: {exc}") from None
+                raise SettingsError(_refusal(setting, raw, str(exc))) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -108,7 +114,19 @@ class Settings:
         return self.decode_memory_mb * 1024 * 1024
 
 
-SECRET_SETTINGS = frozenset({"MEDIA_SYNC_API_TOKEN", "MEDIA_SYNC_READ_TOKEN"})
+# An empty value means the default, except here: an unset `${VAR}` in a compose file must not
+# quietly put footage on the local disk instead of the NAS.
+MUST_NOT_BE_EMPTY = frozenset({"MEDIA_SYNC_PROJECTS_ROOT"})
+
+
+def _refusal(setting: Setting, raw: str, why: str) -> str:
+    """``NAME='value' is invalid: <why> (e.g. <default>)``: one line, the secret never quoted."""
+    if setting.env in SECRET_SETTINGS:
+        shown = "(hidden)"
+    else:
+        shown = repr(redact(raw) if setting.attr == "database_url" else raw)
+    example = f" (e.g. {setting.default})" if setting.default not in why else ""
+    return f"{setting.env}={shown} is invalid: {why}{example}"
 
 
 def setting_names() -> list[str]:

@@ -15,20 +15,20 @@ from daemon.settings.parsers import (
     _csv,
     _file_mode,
     _log_level,
-    _non_negative_float,
-    _non_negative_int,
     _path,
     _paths,
     _port,
-    _positive_float,
-    _positive_int,
+    _public_url,
     _text,
     _token,
     _watch,
+    decimal,
+    whole,
 )
 
 PROXY_CODECS = ("off", "prores", "dnxhr")
 LOG_FORMATS = ("text", "json")
+SECRET_SETTINGS = frozenset({"MEDIA_SYNC_API_TOKEN", "MEDIA_SYNC_READ_TOKEN"})
 
 
 def _log_format(value: str) -> str:
@@ -102,16 +102,17 @@ SETTINGS: tuple[Setting, ...] = (
         "MEDIA_SYNC_PUBLIC_URL",
         "public_url",
         "",
-        "Base URL phones should use (e.g. `http://192.168.0.25:8787`); empty means "
-        "guess from the request and the host's LAN address.",
-        _text,
+        "Base URL phones should use: `http://` or `https://`, a host, optionally a port and a "
+        "path (e.g. `http://192.168.0.25:8787`; a trailing slash is dropped); empty means guess "
+        "from the request and the host's LAN address.",
+        _public_url,
     ),
     Setting(
         "MEDIA_SYNC_MAX_UPLOAD_MB",
         "max_upload_mb",
         "20480",
         "Largest accepted upload body in MiB; larger ones get 413 and leave nothing on disk.",
-        _positive_int,
+        whole(1, "MiB"),
     ),
     Setting(
         "MEDIA_SYNC_CORS_ORIGINS",
@@ -124,7 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
         "MEDIA_SYNC_FILE_MODE",
         "file_mode",
         "0644",
-        "Octal mode of stored media files, so the NAS and the Resolve workstation can read them.",
+        "Octal mode of stored media files (`0644`, `644` or `0o644`), so the NAS and the Resolve "
+        "workstation can read them; the owner must be able to read, and group and others get no "
+        "more than the owner (a decimal value such as `420` is refused).",
         _file_mode,
     ),
     Setting(
@@ -141,21 +144,21 @@ SETTINGS: tuple[Setting, ...] = (
         "poll_interval_seconds",
         "5",
         "How often the polling backend lists the roots.",
-        _positive_float,
+        decimal("seconds", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_SETTLE_SECONDS",
         "settle_seconds",
         "2",
         "A dropped file is ingested only after its size and mtime stayed the same this long.",
-        _non_negative_float,
+        decimal("seconds", zero=True),
     ),
     Setting(
         "MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS",
         "reconcile_interval_seconds",
         "900",
         "Period of the full reconcile of every enabled source (jittered by +-10%).",
-        _positive_float,
+        decimal("seconds", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_WATCH_TAKEOVER_SECONDS",
@@ -164,7 +167,7 @@ SETTINGS: tuple[Setting, ...] = (
         "With several `serve`/`daemon` processes on one catalog, one watches each source root; "
         "the others try to take a root over this often, so a dead holder's roots are watched "
         "again within it.",
-        _positive_float,
+        decimal("seconds", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_RELOCATE_EXCLUDE",
@@ -179,7 +182,7 @@ SETTINGS: tuple[Setting, ...] = (
         "thumbnail_workers",
         "2",
         "Background threads making thumbnails and reading metadata.",
-        _positive_int,
+        whole(1, "threads"),
     ),
     Setting(
         "MEDIA_SYNC_PREVIEW_WORKERS",
@@ -187,7 +190,7 @@ SETTINGS: tuple[Setting, ...] = (
         "1",
         "Browser previews (H.264 copies of clips a browser cannot play, such as HEVC or ProRes) "
         "made at once; scrub strips have one more thread of their own.",
-        _positive_int,
+        whole(1, "previews"),
     ),
     Setting(
         "MEDIA_SYNC_RESOLVE_PROXIES",
@@ -203,14 +206,14 @@ SETTINGS: tuple[Setting, ...] = (
         "resolve_lease_seconds",
         "120",
         "How long a resolve-agent's claim on a job lasts without a heartbeat.",
-        _positive_float,
+        decimal("seconds", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_RESOLVE_MAX_ATTEMPTS",
         "resolve_max_attempts",
         "3",
         "Claims a Resolve job gets before an expired lease fails it.",
-        _positive_int,
+        whole(1, "attempts"),
     ),
     Setting(
         "MEDIA_SYNC_TRASH_DAYS",
@@ -218,7 +221,7 @@ SETTINGS: tuple[Setting, ...] = (
         "30",
         "Days deleted media stay in each project's `_manifest/trash/` before they are purged; "
         "`0` keeps them forever.",
-        _non_negative_int,
+        whole(0, "days"),
     ),
     Setting(
         "MEDIA_SYNC_ALLOWED_HOSTS",
@@ -259,14 +262,14 @@ SETTINGS: tuple[Setting, ...] = (
         "768",
         "Memory budget for decoding images and video frames into thumbnails; decodes that "
         "together would need more wait their turn (a huge photo decodes alone).",
-        _positive_int,
+        whole(1, "MiB"),
     ),
     Setting(
         "MEDIA_SYNC_MAX_PARTS",
         "max_parts",
         "1000",
         "Most file parts one multipart upload request may carry; more are refused with 413.",
-        _positive_int,
+        whole(1, "parts"),
     ),
     Setting(
         "MEDIA_SYNC_UPLOAD_EXPIRY_HOURS",
@@ -274,7 +277,7 @@ SETTINGS: tuple[Setting, ...] = (
         "24",
         "Hours an unfinished resumable upload (tus, IETF) is kept after its last write; then "
         "its bytes are removed and its URL answers 410.",
-        _positive_float,
+        decimal("hours", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_MAX_CONNECTIONS",
@@ -282,28 +285,28 @@ SETTINGS: tuple[Setting, ...] = (
         "0",
         "Most HTTP connections served at once; `0` derives it from the open-file limit "
         "(half of it, less a reserve), so stalled clients cannot exhaust file descriptors.",
-        _non_negative_int,
+        whole(0, "connections"),
     ),
     Setting(
         "MEDIA_SYNC_HEADER_TIMEOUT_SECONDS",
         "header_timeout_seconds",
         "30",
         "A client must send its request headers within this long, or is disconnected.",
-        _positive_float,
+        decimal("seconds", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_BODY_TIMEOUT_SECONDS",
         "body_timeout_seconds",
         "60",
         "An upload that sends no byte for this long is dropped (nothing is kept).",
-        _positive_float,
+        decimal("seconds", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_KEEPALIVE_SECONDS",
         "keepalive_seconds",
         "5",
         "How long an idle keep-alive connection stays open between requests.",
-        _positive_float,
+        decimal("seconds", zero=False),
     ),
     Setting(
         "MEDIA_SYNC_LOG_LEVEL",

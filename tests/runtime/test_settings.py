@@ -153,9 +153,6 @@ def test_every_variable_is_parsed(tmp_path: Path) -> None:
         ("MEDIA_SYNC_SETTLE_SECONDS", "nan"),
         ("MEDIA_SYNC_POLL_INTERVAL_SECONDS", "0"),
         ("MEDIA_SYNC_RECONCILE_INTERVAL_SECONDS", "inf"),
-        ("MEDIA_SYNC_PROJECTS_ROOT", ""),
-        ("MEDIA_SYNC_PROJECTS_ROOT", "   "),
-        ("MEDIA_SYNC_STATE_DIR", ""),
         ("MEDIA_SYNC_MAX_UPLOAD_MB", "0"),
         ("MEDIA_SYNC_MAX_UPLOAD_MB", "1.5"),
         ("MEDIA_SYNC_THUMBNAIL_WORKERS", "-2"),
@@ -188,7 +185,8 @@ def test_serve_with_bad_env_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_settings_command_prints_every_variable(tmp_path: Path) -> None:
-    done = run_cli(["settings"], env_for(tmp_path / "p", tmp_path / "s", MEDIA_SYNC_PORT="9123"))
+    env = env_for(tmp_path / "p", tmp_path / "s", MEDIA_SYNC_PORT="9123")
+    done = run_cli(["settings", "--env"], env)
     assert done.returncode == 0, done.stderr
     printed = dict(line.split("=", 1) for line in done.stdout.strip().splitlines())
     assert set(printed) == {s.env for s in SETTINGS}
@@ -248,6 +246,7 @@ def test_out_of_range_port_flag_is_refused(tmp_path: Path, port: str) -> None:
 def test_unusable_state_dir_stops_serve_with_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
+    (tmp_path / "p").mkdir()
     env = env_for(tmp_path / "p", blocker / "state")
     done = run_cli(["serve", "--no-watch", "--host", "127.0.0.1", "--port", "1"], env, timeout=30)
     assert done.returncode == 2, done.stderr
@@ -259,6 +258,7 @@ def test_unusable_state_dir_stops_serve_with_one_line(tmp_path: Path) -> None:
 def test_corrupt_catalog_stops_serve_with_one_line(tmp_path: Path) -> None:
     state = tmp_path / "s"
     state.mkdir()
+    (tmp_path / "p").mkdir()
     (state / "catalog.sqlite3").write_bytes(b"this is not an sqlite database" * 100)
     done = run_cli(
         ["serve", "--no-watch", "--host", "127.0.0.1", "--port", "1"],
@@ -274,9 +274,17 @@ def test_corrupt_catalog_stops_serve_with_one_line(tmp_path: Path) -> None:
 def test_help_lists_every_command(tmp_path: Path) -> None:
     done = run_cli(["--help"], env_for(tmp_path / "p", tmp_path / "s"))
     assert done.returncode == 0, done.stderr
-    for command in ("serve", "daemon", "rebuild", "catalog", "settings", "resolve-agent"):
+    for command in (
+        "serve",
+        "daemon",
+        "rebuild",
+        "reindex",
+        "catalog",
+        "settings",
+        "resolve-agent",
+    ):
         assert f"    {command} " in done.stdout, command
-    for command in ("serve", "daemon", "rebuild", "catalog", "settings"):
+    for command in ("serve", "daemon", "rebuild", "reindex", "catalog", "settings"):
         sub = run_cli([command, "--help"], env_for(tmp_path / "p", tmp_path / "s"))
         assert sub.returncode == 0, sub.stderr
         assert sub.stdout.startswith(f"usage: media-sync {command}"), sub.stdout
@@ -285,6 +293,7 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
 def test_unusable_state_dir_stops_the_daemon_with_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
+    (tmp_path / "p").mkdir()
     done = run_cli(["daemon"], env_for(tmp_path / "p", blocker / "state"), timeout=30)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
