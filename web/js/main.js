@@ -24,7 +24,32 @@ function writeHash() {
   if (state.source && state.source !== "primary") params.set("source", state.source);
   const hash = params.toString();
   if (location.hash.slice(1) !== hash) history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
-  remember({ project: state.project, source: state.source });
+  if (!state.project) return;
+  // The project last used in each source; the current one is stored once (tests count it).
+  const saved = recall();
+  const others = { ...(saved.others || {}) };
+  if (saved.source && saved.project) others[saved.source] = saved.project;
+  delete others[state.source];
+  remember({ project: state.project, source: state.source, others });
+}
+
+/** The project this browser used last in `source` (localStorage), or "". */
+function rememberedIn(source) {
+  const saved = recall();
+  if (saved.source === source) return saved.project || "";
+  return (saved.others && saved.others[source]) || "";
+}
+
+/** The project with the newest arrival (or creation): `last_activity_at` of GET /api/projects. */
+function mostRecent(projects) {
+  let best = "";
+  let bestAt = -Infinity;
+  for (const p of projects) {
+    const at = Date.parse(p.last_activity_at || p.created_at || "");
+    const time = Number.isNaN(at) ? -Infinity : at;
+    if (time >= bestAt) [best, bestAt] = [p.name, time]; // a tie goes to the higher number
+  }
+  return best;
 }
 
 function showProject() {
@@ -65,12 +90,20 @@ async function chooseSource(name) {
   await loadProjects(); // settles on a project of the new source
 }
 
-/** After (re)loading the project list, keep the chosen project if it still exists. */
-function settleProject(remembered) {
+/** After (re)loading the project list: the chosen project if it still exists, else the one
+ * last used in this browser, else the one with the most recent activity. */
+function settleProject() {
   const names = state.projects.map((p) => p.name);
-  let name = state.project || remembered;
-  if (!names.includes(name)) name = names.length ? names[names.length - 1] : "";
+  let name = state.project;
+  if (!names.includes(name)) name = rememberedIn(state.source);
+  if (!names.includes(name)) name = mostRecent(state.projects);
   show(name);
+}
+
+/** How many filters narrow the grid, beside the (on a phone, folded) "Filter and sort". */
+function countFilters() {
+  const active = ["kind-filter", "search", "tag-filter"].filter((id) => $(id).value.trim()).length;
+  $("filters-active").textContent = active ? `(${active} active)` : "";
 }
 
 function setLive(on, text) {
@@ -120,6 +153,9 @@ async function start() {
   const saved = recall();
   state.source = hash.source || saved.source || "primary";
   state.project = hash.project || "";
+  // On a phone the explorer's filters start folded, so the first media are a short scroll away.
+  if (window.matchMedia("(max-width: 600px)").matches) $("explorer-filters").open = false;
+  for (const type of ["input", "change"]) $("explorer-filters").addEventListener(type, countFilters);
   initLogin();
   await ensureLogin(); // a server with a token asks for it before anything else loads
   initStatus();
@@ -130,8 +166,14 @@ async function start() {
   initManage();
   on("choose-project", chooseProject);
   on("choose-source", chooseSource);
-  on("projects", () => settleProject(saved.project || ""));
+  on("projects", settleProject);
   on("health", renderHelp);
+  on("adopted", async (answer) => {
+    await loadHealth();
+    if ((answer.source || "primary") !== state.source) return;
+    await loadProjects();
+    if (state.projects.some((p) => p.name === answer.project)) chooseProject(answer.project);
+  });
   on("selection", showSelection);
   on("uploaded", ({ project, source }) => {
     if (project === state.project && source === state.source) refreshSoon();

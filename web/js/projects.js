@@ -1,26 +1,36 @@
 // Projects of the chosen source: list with counts, create (the P{n}- rule), pick one.
 import { $, api, el, emit, say, sourceParam, state } from "./api.js";
 
-const NUMBERED = /^P(\d+)-(.+)$/;
+const NUMBERED = /^P([1-9][0-9]{0,8})-(.+)$/; // daemon/storage/conventions.py PROJECT_RE
 
-/** What the server will name a new project: "New Project" -> "P3-New-Project" (or the existing one). */
+const nfc = (text) => text.normalize("NFC");
+const labelOf = (name) => (NUMBERED.exec(name) || [null, null, name])[2];
+// Python's str.casefold, near enough: "ß" upper-cases to "SS", then lower-cases to "ss".
+const fold = (text) => text.toUpperCase().toLowerCase();
+
+/** What the server will name a project typed as `raw`, the way daemon/storage/projects.py
+ * does: NFC, trimmed, an existing folder name as it is, else the label (a typed P{n}- dropped,
+ * spaces to dashes) compared case-blind with each project's label; a new one gets the next
+ * number. `{name, exists}`, or null while nothing usable is typed. */
 export function predictName(raw, names) {
-  const typed = (raw || "").trim();
-  const label = typed.replace(NUMBERED, "$2").replace(/\s+/g, "-").replace(/^-+|-+$/g, "");
-  if (!label) return "";
-  const existing = names.find(
-    (n) => n === typed || n.replace(NUMBERED, "$2").toLowerCase() === label.toLowerCase(),
-  );
-  if (existing) return `${existing} (already exists)`;
-  const highest = names.reduce((max, n) => Math.max(max, Number((n.match(NUMBERED) || [])[1] || 0)), 0);
-  return `P${highest + 1}-${label}`;
+  const typed = nfc((raw || "").trim());
+  if (!typed) return null;
+  const same = names.find((n) => nfc(n) === typed);
+  if (same) return { name: same, exists: true };
+  const label = labelOf(typed).replace(/\s+/g, "-").replace(/^-+|-+$/g, "");
+  if (!label) return null;
+  const existing = names.find((n) => fold(nfc(labelOf(n))) === fold(label));
+  if (existing) return { name: existing, exists: true };
+  const highest = names.reduce((max, n) => Math.max(max, Number((NUMBERED.exec(n) || [])[1] || 0)), 0);
+  return { name: `P${highest + 1}-${label}`, exists: false };
 }
 
+/** Nothing before typing; then the name the server will give, and whether it exists. */
 function updateRule() {
-  const names = state.projects.map((p) => p.name);
-  const typed = $("new-name").value.trim() || "New Project";
-  $("rule-example-in").textContent = typed;
-  $("rule-example-out").textContent = predictName(typed, names) || "—";
+  const guess = predictName($("new-name").value, state.projects.map((p) => p.name));
+  $("name-hint").hidden = !guess;
+  $("rule-example-out").textContent = guess ? guess.name : "";
+  $("name-exists").textContent = guess && guess.exists ? "(already exists: Create selects it)" : "";
 }
 
 function countsText(counts) {
@@ -34,8 +44,24 @@ function countsText(counts) {
   return parts.join(" · ");
 }
 
+function renderPicker() {
+  const select = $("project-select");
+  if (!state.projects.length) {
+    select.replaceChildren(el("option", { value: "" }, "No projects yet: New… makes one"));
+    return;
+  }
+  select.replaceChildren(
+    ...state.projects.map((p) => {
+      const files = p.counts ? p.counts.files || 0 : 0;
+      const label = `${p.name} (${files} file${files === 1 ? "" : "s"})${p.source_accessible ? "" : " (offline)"}`;
+      return el("option", { value: p.name, selected: p.name === state.project }, label);
+    }),
+  );
+}
+
 function renderProjects() {
   const list = $("project-list");
+  renderPicker();
   if (!state.projects.length) {
     list.replaceChildren(el("li", { class: "muted small" }, "No projects yet: create one below."));
   } else {
@@ -79,6 +105,8 @@ export async function loadProjects() {
 }
 
 export function markCurrent() {
+  const select = $("project-select");
+  if (state.projects.some((p) => p.name === state.project)) select.value = state.project;
   for (const button of $("project-list").querySelectorAll(".project-btn")) {
     button.setAttribute("aria-current", button.dataset.project === state.project ? "true" : "false");
   }
@@ -115,4 +143,11 @@ async function create(event) {
 export function initProjects() {
   $("create-form").addEventListener("submit", create);
   $("new-name").addEventListener("input", updateRule);
+  $("project-select").addEventListener("change", (event) => {
+    if (event.target.value) emit("choose-project", event.target.value);
+  });
+  $("new-project").addEventListener("click", () => {
+    $("projects").scrollIntoView({ behavior: "smooth", block: "start" });
+    $("new-name").focus({ preventScroll: true });
+  });
 }

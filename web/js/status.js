@@ -1,6 +1,7 @@
-// Health, the LAN address, and source roots: list, register, enable/disable, relocation
-// (switch + dry run), remove, pick one.
+// The status badge and its sheet: health, the LAN address, and source roots: list, register,
+// enable/disable, relocation (switch + dry run), remove, pick one.
 import { $, api, el, emit, say, state } from "./api.js";
+import { showFolders } from "./folders.js";
 
 function watchText(watch) {
   if (!watch) return "watch: unknown";
@@ -17,8 +18,11 @@ function accessText(source) {
 function renderHealth(health) {
   const ok = health.ok === true && health.status === "ok";
   $("health-pill").className = `pill ${ok ? "on" : "warn"}`;
-  $("health-text").textContent = `${health.status} · v${health.version}`;
+  $("health-text").textContent = health.status;
+  $("status-badge").title = `media-sync ${health.version}: ${health.status}. Status, sources, the phone address and help`;
   $("lan-url").textContent = health.lan_url || location.origin;
+  $("lan-note").hidden = !health.lan_url_note; // e.g. in a container: what to set instead
+  $("lan-note").textContent = health.lan_url_note || "";
   const catalog = health.catalog || {};
   const facts = [
     ["Status", health.status],
@@ -48,6 +52,8 @@ export async function loadHealth() {
     state.health = await api("/health");
     renderHealth(state.health);
     emit("health", state.health);
+    const folders = await showFolders(state.health);
+    $("badge-alert").hidden = !folders && !state.health.registry_error;
   } catch (error) {
     $("health-pill").className = "pill bad";
     $("health-text").textContent = `unreachable (${error.message})`;
@@ -192,6 +198,7 @@ function renderSources(sources) {
   if (!usable.some((s) => s.name === state.source)) {
     select.append(el("option", { value: state.source, selected: true }, state.source));
   }
+  $("source-pick").hidden = select.options.length < 2; // one source: nothing to pick
 }
 
 export async function loadSources() {
@@ -227,7 +234,28 @@ async function register(event) {
   }
 }
 
+/** Open the status sheet (the badge's tap), optionally scrolled to one of its sections. */
+export function openStatus(sectionId = "") {
+  const sheet = $("status-sheet");
+  if (!sheet.open) sheet.showModal();
+  $("status-badge").setAttribute("aria-expanded", "true");
+  if (sectionId) $(sectionId).scrollIntoView({ block: "start" });
+  loadHealth();
+  loadSources();
+}
+
 export function initStatus() {
+  const sheet = $("status-sheet");
+  $("status-badge").setAttribute("aria-expanded", "false");
+  $("status-badge").addEventListener("click", () => openStatus());
+  $("status-close").addEventListener("click", () => sheet.close());
+  sheet.addEventListener("close", () => $("status-badge").setAttribute("aria-expanded", "false"));
+  sheet.addEventListener("click", (event) => {
+    const box = sheet.getBoundingClientRect(); // a tap on the backdrop, outside the sheet
+    const inside = event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
+    if (event.target === sheet && !inside) sheet.close();
+  });
+  $("unadopted-review").addEventListener("click", () => openStatus("folders"));
   $("source-form").addEventListener("submit", register);
   $("source-select").addEventListener("change", (event) => emit("choose-source", event.target.value));
 }

@@ -1,6 +1,7 @@
 // The media viewer dialog: play video (Range-streamed), show images full size, audio, metadata.
 import { $, bytes, duration, el, when } from "./api.js";
 import { filmstrip, mediaRoute } from "./scrub.js";
+import { clearTimeline, showTimeline } from "./timeline.js";
 
 // Image types Chromium, Safari and Firefox all draw; others (HEIC, DNG, TIFF) show the JPEG preview.
 const DRAWABLE = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
@@ -132,7 +133,10 @@ function renderFacts(item) {
 
 /** New metadata for the open item (from a live event) updates the facts, not the playing media. */
 export function updateViewer(item) {
-  if ($("viewer").open && shown === item.relative_path) renderFacts(item);
+  if ($("viewer").open && shown === item.relative_path) {
+    renderFacts(item);
+    showTimeline(item, { keep: true }); // metadata and thumbnail are steps of it too
+  }
 }
 
 export function openViewer(item) {
@@ -145,6 +149,7 @@ export function openViewer(item) {
   $("viewer-stage").replaceChildren(...[stage(item)].flat());
   renderFacts(item);
   if (!dialog.open) dialog.showModal();
+  showTimeline(item);
   $("viewer-close").focus();
 }
 
@@ -156,6 +161,7 @@ function closeViewer() {
     media.load(); // drops the open Range stream
   }
   $("viewer-stage").replaceChildren();
+  clearTimeline();
   shown = null;
   if (dialog.open) dialog.close();
 }
