@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from tests.deploy.files import (
 
 COMPOSE = DEPLOY / "docker-compose.yaml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
+OVERRIDE_EXAMPLE = DEPLOY / "compose.override.example.yml"
 SCHEMA = DATA / "compose-spec.json"
 
 
@@ -52,25 +52,6 @@ def service(document: dict[str, Any]) -> dict[str, Any]:
     assert list(services) == ["media-sync"]
     result: dict[str, Any] = services["media-sync"]
     return result
-
-
-def windows_variant() -> str:
-    """The compose text with the commented Docker Desktop on Windows lines switched on."""
-    text = COMPOSE.read_text()
-    text, bind_lines = re.subn(
-        r"^\s*- type: bind\n\s*source: \$\{HOST_PROJECTS_DIR[^\n]*\n\s*target: /data/projects\n",
-        "",
-        text,
-        flags=re.MULTILINE,
-    )
-    text, switched = re.subn(
-        r"^(\s*)# (MEDIA_SYNC_[A-Z_]+: .+|- '[A-Z]:\\[^']+:/data/projects')$",
-        r"\1\2",
-        text,
-        flags=re.MULTILINE,
-    )
-    assert bind_lines == 1 and switched == 3, "the commented Windows variant changed shape"
-    return text
 
 
 def test_vendored_schema_is_the_documented_one() -> None:
@@ -151,17 +132,51 @@ def test_stop_lets_an_in_flight_upload_finish() -> None:
     assert seconds(app["stop_grace_period"]) > app_graceful_timeout()
 
 
-def test_windows_variant_polls_a_shared_drive(validator: Draft202012Validator) -> None:
-    env = read_dotenv(ENV_EXAMPLE)
-    del env["HOST_PROJECTS_DIR"]  # the Windows variant does not use it
-    document = yaml.safe_load(interpolate(windows_variant(), env))
+def test_windows_needs_only_the_env_file(validator: Draft202012Validator) -> None:
+    """Docker Desktop on Windows: a Windows path and polling in .env, no edit of the compose
+    file (Compose takes an unquoted `B:\\...` value in .env as it is)."""
+    env = {
+        **read_dotenv(ENV_EXAMPLE),
+        "HOST_PROJECTS_DIR": "B:\\Video\\Projects",
+        "MEDIA_SYNC_WATCH": "polling",
+    }
+    document = compose(env)
     assert errors(validator, document) == []
     app = service(document)
-    assert "B:\\Video\\Projects:/data/projects" in app["volumes"]
-    assert any(isinstance(v, dict) and v["target"] == "/data/state" for v in app["volumes"])
-    environment = {k: str(v) for k, v in app["environment"].items()}
-    assert environment["MEDIA_SYNC_WATCH"] == "polling"
-    assert 5 <= float(environment["MEDIA_SYNC_POLL_INTERVAL_SECONDS"]) <= 10
+    mounts = {volume["target"]: volume for volume in app["volumes"]}
+    assert mounts["/data/projects"]["source"] == "B:\\Video\\Projects"
+    assert mounts["/data/state"]["type"] == "volume"
+    effective = {**env, **{k: str(v) for k, v in app["environment"].items()}}  # as Compose
+    assert effective["MEDIA_SYNC_WATCH"] == "polling", "the compose file must not pin the watcher"
+    assert 5 <= float(effective["MEDIA_SYNC_POLL_INTERVAL_SECONDS"]) <= 10
     for setting in SETTINGS:
-        if setting.env in environment:
-            setting.parse(environment[setting.env])
+        setting.parse(effective[setting.env])
+
+
+def test_local_choices_are_variables_and_local_files_are_ignored() -> None:
+    """Nothing a user chooses is written in the tracked compose file, so upgrades never
+    conflict: the host side of every mount and port, and the user, come from .env."""
+    app = service(compose())
+    assert app["ports"] == ["${HOST_PORT:-8787}:8787"]
+    binds = [volume for volume in app["volumes"] if volume["type"] == "bind"]
+    assert [volume["source"] for volume in binds] == [
+        "${HOST_PROJECTS_DIR:?set HOST_PROJECTS_DIR in deploy/.env}"
+    ]
+    assert app["build"]["args"] == {"UID": "${PUID:-1000}", "GID": "${PGID:-1000}"}
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert "deploy/.env" in ignored and "deploy/compose.override.yml" in ignored
+
+
+def test_override_example_merges_into_a_valid_project(validator: Draft202012Validator) -> None:
+    override: dict[str, Any] = yaml.safe_load(OVERRIDE_EXAMPLE.read_text())
+    assert errors(validator, override) == []
+    assert list(override["services"]) == ["media-sync"], "it must name the same service"
+    document = compose(read_dotenv(ENV_EXAMPLE))
+    app = service(document)
+    extra = override["services"]["media-sync"]["volumes"]
+    merged = {volume["target"]: volume for volume in app["volumes"] + extra}  # Compose's rule
+    app["volumes"] = list(merged.values())
+    assert errors(validator, document) == []
+    assert set(merged) >= {"/data/projects", "/data/state"}
+    for volume in extra:  # extra sources under MEDIA_SYNC_SOURCE_PARENTS' default, /data
+        assert volume["target"].startswith("/data/") and volume["type"] == "bind"
