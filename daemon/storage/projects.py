@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.errors import InvalidName, ProjectNotFound, Unavailable
+from daemon.observe import project_created
 from daemon.settings import Settings
 from daemon.storage.conventions import (
     INDEX_FILE,
@@ -95,16 +96,59 @@ def list_project_names(source: Source) -> list[str]:
     return sorted(names, key=lambda n: (project_number(n) or 0, n))
 
 
+def nfc(text: str) -> str:
+    """``text`` in Unicode normal form C: how names are compared (a Mac writes NFD over SMB)."""
+    return unicodedata.normalize("NFC", text)
+
+
 def resolve_project(source: Source, name: str) -> ProjectRef:
-    """The existing project ``name`` in ``source``; never creates anything."""
+    """The existing project ``name`` in ``source``; never creates anything.
+
+    Names are compared in NFC, so ``P3-Café`` finds a folder a Mac made as ``P3-Cafe\u0301``;
+    the answer carries the folder's own spelling, which is never changed."""
     check_component(name, "project name")
-    if not is_project_name(name):
+    if not is_project_name(nfc(name)):
         raise ProjectNotFound(f"{name!r} is not a project name (expected P<n>-<label>)")
     ref = ProjectRef(source, name)
+    if not ref.path.is_dir() or ref.path.is_symlink():
+        ref = ProjectRef(source, _disk_spelling(source, name) or name)
     if not ref.path.is_dir() or ref.path.is_symlink():
         raise ProjectNotFound(f"project {name!r} does not exist in source {source.name!r}")
     check_layout(ref)
     return ref
+
+
+def _disk_spelling(source: Source, name: str) -> str | None:
+    """The root entry whose name equals ``name`` in NFC (another normal form on disk), if any."""
+    wanted = nfc(name)
+    try:
+        with os.scandir(source.root) as entries:
+            found = [e.name for e in entries if e.name != name and nfc(e.name) == wanted]
+    except OSError:
+        return None
+    return min(found) if found else None
+
+
+def disk_relative(root: Path, rel: str) -> str:
+    """``rel`` (already checked relative) spelt as on disk under ``root``: each component that
+    does not exist as given is matched in NFC against its folder's entries, so a URL's NFC
+    path finds a file a Mac wrote in NFD. Unmatched parts are kept as given."""
+    parts = rel.split("/")
+    here = root
+    spelled: list[str] = []
+    for index, part in enumerate(parts):
+        if not os.path.lexists(here / part):
+            wanted = nfc(part)
+            try:
+                match = next((n for n in sorted(os.listdir(here)) if nfc(n) == wanted), None)
+            except OSError:
+                match = None
+            if match is None:
+                return "/".join([*spelled, *parts[index:]])
+            part = match
+        spelled.append(part)
+        here = here / part
+    return "/".join(spelled)
 
 
 # The folders media-sync writes into in a project; none may be (or pass through) a symlink.
@@ -125,19 +169,21 @@ def ensure_layout(ref: ProjectRef) -> None:
 
 
 def find_existing(source: Source, raw_name: str) -> ProjectRef | None:
-    """A project matching the requested name: exact folder name, or the same label."""
+    """A project matching the requested name: the same folder name, or the same label (both
+    compared in NFC)."""
     names = list_project_names(source)
-    wanted = raw_name.strip()
-    if wanted in names:
-        return ProjectRef(source, wanted)
+    wanted = nfc(raw_name.strip())
+    for name in names:  # the folder's own spelling is kept (a Mac's NFD name is not renamed)
+        if nfc(name) == wanted:
+            return ProjectRef(source, name)
     label = normalize_label(_label_of(wanted)).casefold()
     for name in names:
-        if _label_of(name).casefold() == label:
+        if nfc(_label_of(name)).casefold() == label:
             return ProjectRef(source, name)
     return None
 
 
-def _highest_number(source: Source) -> int:
+def highest_number(source: Source) -> int:
     """The highest ``n`` of any ``P{n}-`` entry in the root, stray files included, so a new
     project's name is never already taken on disk."""
     try:
@@ -159,13 +205,16 @@ def create_project(settings: Settings, source: Source, raw_name: str) -> tuple[P
         ref = ProjectRef(source, LOOSE_PROJECT)
         created = not ref.path.exists()
         ensure_layout(ref)
+        if created:
+            project_created(ref.name, source.name, "request")
         return ref, created
     label = normalize_label(_label_of(raw_name.strip()))
     with file_lock(settings.locks_dir, f"projects-{source.name}"):
         existing = find_existing(source, raw_name)
         if existing is not None:
             return existing, False
-        ref = ProjectRef(source, f"P{_highest_number(source) + 1}-{label}")
+        ref = ProjectRef(source, f"P{highest_number(source) + 1}-{label}")
         os.mkdir(ref.path)
         ensure_layout(ref)
+    project_created(ref.name, source.name, "request")
     return ref, True

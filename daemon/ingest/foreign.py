@@ -1,0 +1,86 @@
+"""Folders that are not projects: list them per source, and adopt one as the next `P{n}-<label>`.
+
+Adopting renames the folder (same filesystem, ``os.rename``) and gives it a project's folders;
+the caller then reconciles that project like any other, so its media are catalogued and loose
+files relocated by the normal rules. A dry run answers what would happen and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.catalog import projects as catalog_projects
+from daemon.errors import MediaSyncError
+from daemon.ingest.journal import record_project_event
+from daemon.library import Library
+from daemon.storage.indexfile import write_index
+from daemon.storage.projects import ProjectRef
+from daemon.storage.unadopted import (
+    checked_folder,
+    count_media,
+    list_unadopted,
+    rename_to_project,
+    suggested_name,
+)
+
+log = logging.getLogger("media_sync.ingest")
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What adopting a folder did (or, in a dry run, would do)."""
+
+    source: str
+    folder: str
+    project: str
+    media_files: int
+    capped: bool
+    dry_run: bool
+    ref: ProjectRef | None = None  # the new project, once renamed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "folder": self.folder,
+            "project": self.project,
+            "media_files": self.media_files,
+            "media_files_capped": self.capped,
+            "dry_run": self.dry_run,
+            "renamed": self.ref is not None,
+        }
+
+
+def unadopted_folders(lib: Library, source: str | None = None) -> list[dict[str, Any]]:
+    """Every enabled source's (or one source's) top-level folders that are not projects; a
+    source that cannot be listed is left out (its health says why)."""
+    sources = [lib.source(source)] if source else list(lib.registry().enabled)
+    found: list[dict[str, Any]] = []
+    for src in sources:
+        try:
+            found.extend(folder.as_dict() for folder in list_unadopted(src))
+        except MediaSyncError as exc:
+            log.warning("cannot list unadopted folders of %s: %s", src.name, exc.detail)
+    return found
+
+
+def adopt_folder(lib: Library, source: str | None, folder: str, *, dry_run: bool) -> Adoption:
+    """Rename ``folder`` to the next `P{n}-<label>` and make it a project (not on a dry run).
+
+    UnsafePath for a path, traversal, symlink or system folder; NotFound for no such folder;
+    AlreadyExists when it is a project already or the new name is taken."""
+    src = lib.source(source)
+    path = checked_folder(src, folder)
+    count, capped = count_media(path)
+    if dry_run:
+        return Adoption(src.name, folder, suggested_name(src, folder), count, capped, True)
+    ref = rename_to_project(lib.settings, src, folder)
+    log.info("adopted folder %r of source %s as project %s", folder, src.name, ref.name)
+    with lib.catalog.write():
+        catalog_projects.ensure(lib.catalog, src.name, ref.name)
+    write_index(lib.settings, ref, lib.catalog)
+    record_project_event(
+        ref, "folder_adopted", {"folder": folder, "source": src.name, "media_files": count}
+    )
+    return Adoption(src.name, folder, ref.name, count, capped, False, ref)
