@@ -8,7 +8,11 @@ files relocated by the normal rules. A dry run answers what would happen and cha
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from daemon.catalog import projects as catalog_projects
@@ -52,17 +56,46 @@ class Adoption:
         }
 
 
-def unadopted_folders(lib: Library, source: str | None = None) -> list[dict[str, Any]]:
+# What the last full listing found, per (state dir, source), for callers that accept an answer a
+# little old (`/health`, polled by the page and by monitors): walking big folders each poll
+# would cost a NAS a directory walk every few seconds. A folder added to, renamed in or removed
+# from a root (its mtime) or an adoption makes the next call walk again; counts inside a folder
+# may lag by max_age.
+_recent: dict[tuple[str, str | None], tuple[float, tuple[int, ...], list[dict[str, Any]]]] = {}
+_recent_lock = threading.Lock()
+
+
+def unadopted_folders(
+    lib: Library, source: str | None = None, *, max_age: float = 0.0
+) -> list[dict[str, Any]]:
     """Every enabled source's (or one source's) top-level folders that are not projects; a
-    source that cannot be listed is left out (its health says why)."""
+    source that cannot be listed is left out (its health says why). ``max_age`` > 0 accepts a
+    listing made that many seconds ago."""
+    key = (str(lib.settings.state_dir), source)  # one Library per state dir
+    now = time.monotonic()
     sources = [lib.source(source)] if source else list(lib.registry().enabled)
+    roots = tuple(_stamp(src.root) for src in sources)  # a folder added or renamed changes it
+    if max_age > 0:
+        with _recent_lock:
+            made = _recent.get(key)
+        if made is not None and made[1] == roots and now - made[0] < max_age:
+            return made[2]
     found: list[dict[str, Any]] = []
     for src in sources:
         try:
             found.extend(folder.as_dict() for folder in list_unadopted(src))
         except MediaSyncError as exc:
             log.warning("cannot list unadopted folders of %s: %s", src.name, exc.detail)
+    with _recent_lock:
+        _recent[key] = (now, roots, found)
     return found
+
+
+def _stamp(root: Path) -> int:
+    try:
+        return os.stat(root).st_mtime_ns
+    except OSError:
+        return -1
 
 
 def adopt_folder(lib: Library, source: str | None, folder: str, *, dry_run: bool) -> Adoption:
@@ -76,6 +109,8 @@ def adopt_folder(lib: Library, source: str | None, folder: str, *, dry_run: bool
     if dry_run:
         return Adoption(src.name, folder, suggested_name(src, folder), count, capped, True)
     ref = rename_to_project(lib.settings, src, folder)
+    with _recent_lock:
+        _recent.clear()
     log.info("adopted folder %r of source %s as project %s", folder, src.name, ref.name)
     with lib.catalog.write():
         catalog_projects.ensure(lib.catalog, src.name, ref.name)

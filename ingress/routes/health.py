@@ -8,9 +8,14 @@ from litestar import get
 
 from daemon import __version__
 from daemon.catalog import leases
+from daemon.ingest.foreign import unadopted_folders
 from ingress.deps import Lib
 from ingress.routes.sources import held_offline, source_item, watcher
-from ingress.urls import lan_address
+from ingress.urls import lan_address, lan_url_note
+
+# /health is polled (the page every 20 s, monitors): its list of folders that are not projects
+# may be this many seconds old; GET /api/folders/unadopted and /reindex always walk afresh.
+HEALTH_FOLDERS_AGE = 30.0
 
 
 @get("/health", sync_to_thread=True)
@@ -40,6 +45,7 @@ def health(lib: Lib) -> dict[str, Any]:
         "projects_root": str(lib.settings.projects_root),
         "state_dir": str(lib.settings.state_dir),
         "lan_url": lan_address(lib.settings),
+        "lan_url_note": lan_url_note(lib.settings),  # None, or what to set (containers)
         "catalog": catalog,
         "sources": sources,
         "registry_error": registry.error,
@@ -49,6 +55,7 @@ def health(lib: Lib) -> dict[str, Any]:
             {"source": name, **holder.as_dict()} for name, holder in sorted(holders.items())
         ],
         "max_upload_mb": lib.settings.max_upload_mb,
+        "unadopted_folders": unadopted_folders(lib, max_age=HEALTH_FOLDERS_AGE),  # adopt them
         "instructions": _instructions(ok, offline),
     }
 
