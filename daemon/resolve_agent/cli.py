@@ -28,9 +28,9 @@ def load_factory(spec: str) -> ScriptApp:
     return factory
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "media-sync resolve-agent") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="media-sync resolve-agent",
+        prog=prog,
         description="Poll a media-sync server and run its Resolve jobs on this workstation.",
     )
     parser.add_argument("--server", required=True, help="server URL, e.g. http://nas:8080")
@@ -95,9 +95,10 @@ def _install_signals(stop: threading.Event) -> Callable[[], None]:
     return undo
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``media-sync resolve-agent``: parse, then poll until stopped; 0 on a clean stop."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = "media-sync resolve-agent") -> int:
+    """``media-sync resolve-agent`` (or ``prog``: the downloaded ``resolve-agent.pyz``): parse,
+    then poll until stopped; 0 on a clean stop."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -42,7 +42,7 @@ MAIN = (  # kept to syntax any Python 3 reads, so an old one says what is wrong
     '        + sys.version.split()[0] + ": install a newer one from python.org"\n'
     "    )\n\n"
     "from daemon.resolve_agent.cli import main  # noqa: E402\n\n"
-    "sys.exit(main(sys.argv[1:]))\n"
+    f'sys.exit(main(sys.argv[1:], prog="{FILENAME}"))\n'
 )
 PACKAGE_INIT = (
     '"""media-sync\'s workstation agent only (resolve-agent.pyz): not the server."""\n\n'

@@ -114,6 +114,7 @@ def test_the_downloaded_agent_runs_a_job_in_a_clean_python(
 
     helped = clean_python(pyz.name, "--help", cwd=workstation)
     assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith("usage: resolve-agent.pyz "), helped.stdout
     for option in ("--server", "--map", "--once", "--token"):
         assert option in helped.stdout
 
