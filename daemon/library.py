@@ -10,6 +10,7 @@ from typing import Any
 
 from daemon.catalog import Catalog, events
 from daemon.catalog.values import ChangeType
+from daemon.observe import Metrics
 from daemon.settings import Settings
 from daemon.storage.projects import ProjectRef, resolve_project
 from daemon.storage.sources import Registry, Source, load_registry
@@ -40,6 +41,7 @@ class Library:
         self.catalog = catalog
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+        self.metrics = Metrics()  # this process's counters (``daemon.observe``)
 
     @classmethod
     def open(cls, settings: Settings) -> Library:

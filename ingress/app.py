@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import site
 import sys
+import sysconfig
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,28 +26,40 @@ from ingress.errors import EXCEPTION_HANDLERS
 from ingress.guard import guard
 from ingress.limits import BodyIdleTimeout
 from ingress.routes import (
+    agent,
     events,
+    folders,
     health,
     login,
     manage,
     media,
+    metrics,
     precheck,
     previews,
     projects,
     reindex,
     resolve,
     sources,
+    timeline,
     upload,
     uploads,
 )
 from ingress.tusheaders import EXPOSED
+from ingress.urls import warn_if_phones_cannot_reach
 
 
 def web_dir() -> Path:
-    """The `web/` folder: beside the packages in a checkout, or installed under share/."""
+    """The `web/` folder: beside the packages in a checkout (and an editable install), or where
+    a wheel put it (pyproject's data-files: ``<prefix>/share/media-sync/web``, the prefix being
+    the venv, the user base of ``--user``, or the one above ``lib/python3.X/site-packages``)."""
+    here = Path(__file__).resolve().parents  # ingress, site-packages, python3.X, lib, prefix
+    installed = Path("share") / "media-sync" / "web"
     candidates = [
-        Path(__file__).resolve().parent.parent / "web",
-        Path(sys.prefix) / "share" / "media-sync" / "web",
+        here[1] / "web",
+        Path(sysconfig.get_path("data")) / installed,
+        Path(sys.prefix) / installed,
+        *([here[4] / installed] if len(here) > 4 else []),
+        Path(site.getuserbase()) / installed,
         Path.cwd() / "web",
     ]
     for candidate in candidates:
@@ -87,9 +101,13 @@ def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Lites
         *sources.ROUTES,
         *resolve.ROUTES,
         *media.ROUTES,
+        *metrics.ROUTES,
         *events.ROUTES,
         *reindex.ROUTES,
         *manage.ROUTES,
+        *agent.ROUTES,
+        *folders.ROUTES,
+        *timeline.ROUTES,
         create_static_files_router(
             path="/public", directories=[web_dir()], html_mode=True, include_in_schema=False
         ),
@@ -112,6 +130,7 @@ def create_app(settings: Settings, *, services: Sequence[Service] = ()) -> Lites
         plugins=[previews.BrowserMedia()],  # browser previews, scrub strips, their workers
     )
     _no_body_in_204(app)
+    warn_if_phones_cannot_reach(settings)  # inside a container without MEDIA_SYNC_PUBLIC_URL
     return app
 
 

@@ -1,15 +1,19 @@
-"""The `media-sync` command: serve, daemon, rebuild, resolve-agent, settings.
+"""The `media-sync` command: serve, daemon, rebuild, reindex, resolve-agent, settings.
 
-`serve` (HTTP) is defined here; the daemon's own commands come from ``daemon.runtime.cli``.
+`serve` (HTTP) is defined here, with the check that its port is free before anything starts;
+the daemon's own commands come from ``daemon.runtime.cli``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
-from daemon.errors import MediaSyncError
+from daemon.errors import MediaSyncError, SettingsError
 from daemon.runtime.cli import (
     AGENT_COMMAND,
     add_commands,
@@ -30,6 +34,33 @@ def _port_flag(value: str) -> int:
     return port
 
 
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Bind ``host:port`` as uvicorn will (SO_REUSEADDR, IPv6 for an address with a colon) and
+    let go: the error, or None when the port is free."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse in one line a port that cannot be bound, naming it and how to choose another
+    (uvicorn would fail only after the whole start-up, with exit 3 and no hint)."""
+    error = _bind_error(host, port)
+    if error is None:
+        return
+    others = [p for p in range(port + 1, min(port + 20, 65535) + 1)]
+    other = next((p for p in others if _bind_error(host, p) is None), others[0] if others else 8787)
+    how = f"choose another with --port {other} or MEDIA_SYNC_PORT={other} (make run PORT={other})"
+    if error.errno == errno.EADDRINUSE:
+        raise SettingsError(f"port {port} on {host} is already in use (another media-sync?); {how}")
+    raise SettingsError(f"port {port} on {host} cannot be used: {error.strerror}; {how}")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -41,6 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     preflight(settings)
+    check_port(settings.host, settings.port)
     configure_logging(settings)
     app = create_app(settings, services=default_services(settings, watcher=not args.no_watch))
 
@@ -54,18 +86,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+EPILOG = """\
+settings: every setting is a MEDIA_SYNC_* environment variable (MEDIA_SYNC_PROJECTS_ROOT,
+MEDIA_SYNC_PORT, ...); `media-sync settings` lists them with their values, `media-sync
+settings --env` as NAME=value lines for an env file; the README's settings table explains
+each one. From a checkout, `make run` installs this command as .venv/bin/media-sync.
+"""
+
+
+def version() -> str:
+    """The installed distribution's version (the package's own when run from a bare checkout)."""
+    try:
+        return metadata.version("media-sync")
+    except metadata.PackageNotFoundError:
+        from daemon import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="media-sync",
-        description="LAN media ingest. `serve` runs the HTTP ingress (and the watcher), `daemon` "
+        description="LAN media ingest. `serve` runs the HTTP ingress (and the watcher), `daemon`\n"
         "the watcher alone; both work on one catalog in MEDIA_SYNC_STATE_DIR.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"media-sync {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
         "serve",
         help="run the HTTP ingress and the watcher in one process",
-        description="Run the HTTP ingress, the thumbnail workers and (unless --no-watch) the "
-        "watcher until SIGINT or SIGTERM.",
+        description="Run the HTTP ingress (the page, the API), the thumbnail workers and (unless "
+        "--no-watch) the watcher until SIGINT or SIGTERM. Refuses to start, in one line, when "
+        "the projects root is missing or the port is taken.",
     )
     serve.add_argument("--host", help="bind address (overrides MEDIA_SYNC_HOST)")
     serve.add_argument("--port", type=_port_flag, help="port (overrides MEDIA_SYNC_PORT)")

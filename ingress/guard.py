@@ -20,12 +20,13 @@ from litestar.enums import ScopeType
 from litestar.middleware.base import DefineMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from daemon.observe import event
 from daemon.settings import Settings
 from ingress.errors import send_error
 from ingress.hosts import BadHost, HostPolicy, refusal, split_host
 from ingress.tokens import READ, WRITE, Credentials, TokenPolicy, bearer, cookie, take_query_token
 
-log = logging.getLogger("media_sync.ingress")
+log = logging.getLogger("media_sync_api.refusal")  # (``ingress.observe`` logs the other refusals)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 STATE_CHANGING_GETS = re.compile(r"^/(?:reindex|api/projects/[^/]+/reindex)/?$")
@@ -123,7 +124,7 @@ def check_host(policy: Policy, facts: Facts) -> Refusal | None:
         return Refusal(400, "InvalidInput", str(exc))
     if policy.hosts.allows(name):
         return None
-    log.info("refused Host %r (not allowed; see MEDIA_SYNC_ALLOWED_HOSTS)", name)
+    event(log, "refused Host %r (not allowed; see MEDIA_SYNC_ALLOWED_HOSTS)", name, host=name)
     return Refusal(421, "MisdirectedRequest", refusal(name))
 
 
@@ -151,7 +152,10 @@ def check_cross_site(policy: Policy, facts: Facts) -> Refusal | None:
     why = _foreign(policy, facts)
     if why is None:
         return None
-    log.info("refused a cross-site %s %s (%s)", facts.method, facts.path, why)
+    event(
+        log, "refused a cross-site %s %s (%s)", facts.method, facts.path, why,
+        method=facts.method, path=facts.path, reason=why, status=403,
+    )  # fmt: skip
     return Refusal(
         403,
         "CrossSiteRequest",

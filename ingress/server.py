@@ -19,6 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 
 from daemon.settings import Settings
 from ingress.errors import error_body, send_error
+from ingress.observe import observed
 
 log = logging.getLogger("media_sync.ingress")
 
@@ -265,7 +266,8 @@ def protocol_class(limits: SocketLimits) -> type[LimitedProtocol]:
 def uvicorn_config(
     app: Any, settings: Settings, *, timeout_graceful_shutdown: int
 ) -> uvicorn.Config:
-    """The Config for `media-sync serve`; logs the connection cap it chose."""
+    """The Config for `media-sync serve` (the app wrapped by ``ingress.observe``: refusals,
+    the access log; uvicorn's loggers go through ours); logs the connection cap it chose."""
     cap = connection_cap(settings)
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     log.info(
@@ -276,12 +278,13 @@ def uvicorn_config(
     )
     limits = SocketLimits(max_connections=cap, header_timeout=settings.header_timeout_seconds)
     return uvicorn.Config(
-        app,
+        observed(app, settings),
         host=settings.host,
         port=settings.port,
         http=protocol_class(limits),
         log_level=settings.log_level.lower(),
-        access_log=False,
+        log_config=None,  # configured by the command (``daemon.runtime.logsetup``)
+        access_log=False,  # ``media_sync_api.access`` instead (MEDIA_SYNC_ACCESS_LOG)
         limit_concurrency=cap,
         timeout_keep_alive=settings.keepalive_seconds,  # type: ignore[arg-type]
         timeout_graceful_shutdown=timeout_graceful_shutdown,

@@ -11,6 +11,7 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request
 
+from daemon.catalog import utcnow
 from daemon.errors import (
     DigestMismatch,
     EmptyUpload,
@@ -46,9 +47,11 @@ async def store(
     *,
     batch: bool = False,
     expect: str | None = None,
+    arrived: tuple[tuple[str, str], ...] = (),
 ) -> IngestResult:
     """Finish the temp and ingest it; the temp stays locked until it is placed or removed.
-    ``expect``: the sha256 the headers announced (other bytes are refused, nothing stored)."""
+    ``expect``: the sha256 the headers announced (other bytes are refused, nothing stored);
+    ``arrived``: who sent it and when (``arrival``), journaled for the file's timeline."""
     try:
         digest = await writer.finish()
         if expect is not None and digest.sha256 != expect:
@@ -56,11 +59,23 @@ async def store(
                 f"{name!r} has sha256 {digest.sha256}, not the {expect} its headers announced; "
                 "nothing was stored"
             )
-        return await anyio.to_thread.run_sync(
-            partial(ingest_upload, batch=batch), lib, ref, writer.writer.path, name, digest
+        result = await anyio.to_thread.run_sync(
+            partial(ingest_upload, batch=batch, arrived=arrived),
+            lib,
+            ref,
+            writer.writer.path,
+            name,
+            digest,
         )
+        return pipeline.note_upload(lib, result)  # logged and counted: stored or duplicate
     finally:
         writer.abort()
+
+
+def arrival(request: Request[Any, Any, Any]) -> tuple[tuple[str, str], ...]:
+    """The client address and the time now, as an upload's timeline records its arrival."""
+    client = request.client.host if request.client is not None else "unknown"
+    return (("client", client), ("received_at", utcnow()))
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,8 @@ class _MultipartReceiver:
         self.field: bytearray | None = None  # the batch_id field being read
         self.name = ""
         self.parts = 0
+        self.request: Request[Any, Any, Any] | None = None  # whose parts (the timeline's client)
+        self.arrived: tuple[tuple[str, str], ...] = ()
 
     def start(self, event: PartStart) -> None:
         if not (event.name in FILE_FIELDS or event.filename):
@@ -130,6 +147,7 @@ class _MultipartReceiver:
                     "send them in another request"
                 )
             )
+        self.arrived = arrival(self.request) if self.request is not None else ()
         try:
             self.name = check_upload_name(event.filename)
         except InvalidInput as exc:
@@ -162,7 +180,13 @@ class _MultipartReceiver:
             return
         try:
             result = await store(
-                self.lib, self.ref, current, self.name, batch=True, expect=self.expect
+                self.lib,
+                self.ref,
+                current,
+                self.name,
+                batch=True,
+                expect=self.expect,
+                arrived=self.arrived,
             )
             self.received.outcomes.append((self.name, result))
         except (EmptyUpload, DigestMismatch) as exc:
@@ -209,6 +233,7 @@ async def receive_multipart(
         await anyio.to_thread.run_sync(ensure_layout, ref)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload") as executor:
         receiver = _MultipartReceiver(lib, ref, executor, expect, batch_id)
+        receiver.request = request
         try:
             async for chunk in limited(request.stream(), lib.settings.max_upload_bytes):
                 await receiver.feed(chunk, parser)

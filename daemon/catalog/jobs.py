@@ -110,6 +110,12 @@ def pending(catalog: Catalog, limit: int) -> list[JobRecord]:
     return _rows(skip_locked(catalog, query))
 
 
+def count_pending(catalog: Catalog) -> int:
+    """How many jobs wait for a workstation to claim them (the queue's depth)."""
+    Job = catalog.models.Job
+    return int(Job.select().where(Job.status == JobStatus.PENDING).count())
+
+
 def page(
     catalog: Catalog, statuses: Iterable[str], limit: int, offset: int
 ) -> tuple[list[JobRecord], int]:

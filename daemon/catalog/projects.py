@@ -103,3 +103,11 @@ def index_rows(catalog: Catalog, source: str, name: str) -> list[dict[str, Any]]
         .dicts()
     )
     return list(query)
+
+
+def last_upload(catalog: Catalog, source: str, name: str) -> str | None:
+    """When a file last arrived in the project (upload or drop), or None if it has none."""
+    File = catalog.models.File
+    where = (File.source == source) & (File.project == name)
+    value = File.select(pw.fn.MAX(File.uploaded_at)).where(where).scalar()
+    return str(value) if value else None

@@ -41,6 +41,9 @@ class Item:
     reason: str = ""  # a move's reason, journaled
     name: str | None = None  # an upload's name as asked for
     src: ProjectRef | None = None  # a move's project of origin, when in another source
+    # how it arrived, journaled with it (the timeline): an upload's client and received_at, a
+    # drop's seen_at, settled_at and hashed_at
+    arrived: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ class Commit:
                 ref,
                 file_line(
                     ref, action, **facts, sha256=digest.sha256, blake3=digest.blake3,
-                    size=digest.size, origin=decision.origin,
+                    size=digest.size, origin=decision.origin, **dict(item.arrived),
                 ),
             )  # fmt: skip
         self._event(change)
@@ -286,6 +289,7 @@ class Commit:
         facts.update(
             sha256=digest.sha256, blake3=digest.blake3, size=digest.size, original_name=item.name
         )
+        facts.update(item.arrived)
         self._line(ref, file_line(ref, action, **facts))
         payload = {
             "path": rel,

@@ -19,6 +19,7 @@ from daemon.catalog import projects as catalog_projects
 from daemon.errors import MediaSyncError
 from daemon.ingest.journal import record_project_event
 from daemon.library import Library
+from daemon.observe import project_created
 from daemon.storage.indexfile import write_index
 from daemon.storage.projects import ProjectRef
 from daemon.storage.unadopted import (
@@ -111,7 +112,7 @@ def adopt_folder(lib: Library, source: str | None, folder: str, *, dry_run: bool
     ref = rename_to_project(lib.settings, src, folder)
     with _recent_lock:
         _recent.clear()
-    log.info("adopted folder %r of source %s as project %s", folder, src.name, ref.name)
+    project_created(ref.name, src.name, f"adoption of folder {folder!r}")
     with lib.catalog.write():
         catalog_projects.ensure(lib.catalog, src.name, ref.name)
     write_index(lib.settings, ref, lib.catalog)

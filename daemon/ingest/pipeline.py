@@ -26,6 +26,7 @@ from daemon.ingest.journal import journal, record_project_event
 from daemon.ingest.liveness import stamp_of
 from daemon.library import Library
 from daemon.mediatypes import ACCEPTED_EXTENSIONS, is_media
+from daemon.observe import upload_outcome
 from daemon.storage.conventions import ORIGINALS, clean_upload_name, place_no_overwrite
 from daemon.storage.hashing import Digest
 from daemon.storage.indexfile import write_index, write_index_or_mark
@@ -120,6 +121,16 @@ def _commit_upload(lib: Library, ref: ProjectRef, temp: Path, item: Item, proofs
         raise
 
 
+def note_upload(lib: Library, result: IngestResult) -> IngestResult:
+    """Log and count an upload's outcome (stored or duplicate), once, by whoever finished it."""
+    digest, ref = result.digest, result.project
+    upload_outcome(
+        lib.metrics, result.status, project=ref.name, path=result.rel_path, size=digest.size,
+        sha256=digest.sha256, source=ref.source.name,
+    )  # fmt: skip
+    return result
+
+
 def ingest_upload(
     lib: Library,
     ref: ProjectRef,
@@ -128,6 +139,7 @@ def ingest_upload(
     digest: Digest,
     *,
     batch: bool = False,
+    arrived: tuple[tuple[str, str], ...] = (),
 ) -> IngestResult:
     """Finish an upload whose bytes are already in ``temp`` (inside ``ref.originals``) and hashed.
 
@@ -138,7 +150,8 @@ def ingest_upload(
     file is gone are restored (their uploaded_at and tags come back). ENOSPC before the commit
     is StorageFull; after it, the result carries warnings (index.json is marked to catch up).
     ``batch``: one file of several in a request, whose caller made the project's layout and
-    rewrites index.json once after the last (``write_index_or_mark``).
+    rewrites index.json once after the last (``write_index_or_mark``). ``arrived``: the
+    client and when its request came (journaled for the file's timeline).
     """
     try:
         if digest.size == 0:
@@ -147,7 +160,7 @@ def ingest_upload(
             with full_means_storage_full(ref.path, f"{filename!r} was not stored"):
                 ensure_layout(ref)
         arrival = Upload(ref.source.name, ref.name, filename, digest.blake3)
-        item = Item(ref, arrival, digest, name=filename)
+        item = Item(ref, arrival, digest, name=filename, arrived=arrived)
         proofs = prove(lib, [item])
         commit = _commit_upload(lib, ref, temp, item, proofs)
     finally:
@@ -288,6 +301,7 @@ __all__ = [
     "ingest_in_place",
     "ingest_upload",
     "journal",
+    "note_upload",
     "record_moved",
     "record_project_event",
     "record_removed",

@@ -352,4 +352,6 @@ def check(
         (a.name, i.size) for a, i in zip(answers, items, strict=True) if a.decision == "skip"
     ]
     batches.record_skipped(lib, ref, batch_id, skipped)
+    held = [i.size for a, i in zip(answers, items, strict=True) if a.decision == "skip" and a.path]
+    lib.metrics.precheck_saved_bytes.inc(sum(held))  # skipped: a copy is in the project
     return [answer.body() for answer in answers]

@@ -29,6 +29,24 @@ from daemon.storage.projects import ProjectRef, list_project_names
 log = logging.getLogger("media_sync.rebuild")
 
 
+@dataclass(frozen=True)
+class Step:
+    """Progress: ``done`` of ``total`` projects adopted, and a line saying what just happened."""
+
+    done: int
+    total: int
+    line: str | None = None
+
+
+Progress = Callable[[Step], None]
+
+
+def print_lines(step: Step) -> None:
+    """The default progress: each line printed."""
+    if step.line:
+        print(step.line)
+
+
 @dataclass
 class RebuildReport:
     projects: list[AdoptReport] = field(default_factory=list)
@@ -54,7 +72,7 @@ def _old_jobs(path: Path) -> list[dict[str, Any]]:
         return []
 
 
-def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> RebuildReport:
+def rebuild(settings: Settings, progress: Progress = print_lines) -> RebuildReport:
     """Build the catalog anew from the files on disk (see the module's docstring)."""
     if settings.database_url:
         return _rebuild_in_place(settings, progress)
@@ -80,7 +98,7 @@ def rebuild(settings: Settings, progress: Callable[[str], None] = print) -> Rebu
     return report
 
 
-def _rebuild_in_place(settings: Settings, progress: Callable[[str], None]) -> RebuildReport:
+def _rebuild_in_place(settings: Settings, progress: Progress) -> RebuildReport:
     report = RebuildReport()
     lib = Library(settings, Catalog.from_settings(settings))
     try:
@@ -93,18 +111,26 @@ def _rebuild_in_place(settings: Settings, progress: Callable[[str], None]) -> Re
     return report
 
 
-def _adopt_all(lib: Library, report: RebuildReport, progress: Callable[[str], None]) -> None:
+def _adopt_all(lib: Library, report: RebuildReport, progress: Progress) -> None:
+    """Adopt every project of every online source; offline sources are skipped and reported."""
+    found: list[ProjectRef] = []
     for source in lib.registry().enabled:
         status = source.status()
         if not status["accessible"]:
             report.offline_sources.append(source.name)
-            progress(f"source {source.name}: offline ({status['error']}), skipped")
+            progress(Step(0, 0, f"source {source.name}: offline ({status['error']}), skipped"))
             continue
-        for name in list_project_names(source):
-            project = adopt_project(lib, ProjectRef(source, name))
-            report.projects.append(project)
-            progress(
-                f"{source.name}/{name}: {project.indexed + project.unchanged} files "
+        found.extend(ProjectRef(source, name) for name in list_project_names(source))
+    progress(Step(0, len(found)))
+    for done, ref in enumerate(found, start=1):
+        project = adopt_project(lib, ref)
+        report.projects.append(project)
+        progress(
+            Step(
+                done,
+                len(found),
+                f"{ref.source.name}/{ref.name}: {project.indexed + project.unchanged} files "
                 f"({project.reused_hashes} hashes reused from index.json)"
-                + (f", index.json problem: {project.index_error}" if project.index_error else "")
+                + (f", index.json problem: {project.index_error}" if project.index_error else ""),
             )
+        )

@@ -19,7 +19,7 @@ from daemon.catalog import intake
 from daemon.errors import InvalidInput, MediaSyncError, UploadNotFound
 from daemon.ingest import batches
 from daemon.ingest.liveness import stamp_of
-from daemon.ingest.pipeline import IngestResult, ingest_upload
+from daemon.ingest.pipeline import IngestResult, ingest_upload, note_upload
 from daemon.ingest.resumable_spool import (
     HASHES,
     HELD,
@@ -115,7 +115,7 @@ def complete(lib: Library, ref: ProjectRef, upload: Upload) -> IngestResult:
         HASHES.drop(upload.id)
         HELD.forget(upload.id)
         log.info("resumable upload %s committed: %s %s", upload.id, result.status, result.rel_path)
-        return result
+        return note_upload(lib, result)  # the upload's outcome line and counters
 
 
 def _placed_from(ref: ProjectRef, result: IngestResult, inode: int) -> bool:

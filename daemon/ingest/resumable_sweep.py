@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from daemon.errors import Unavailable
+from daemon.errors import Unavailable, UploadNotFound
 from daemon.ingest.resumable_spool import (
     HASHES,
     commit_path,
@@ -97,6 +97,27 @@ def expire(lib: Library, now: float | None = None) -> int:
     if removed:
         log.info("removed %d expired resumable upload(s)", removed)
     return removed
+
+
+def open_uploads(lib: Library, now: float | None = None) -> tuple[int, int]:
+    """(how many, bytes held): the resumable uploads neither committed nor expired, read from
+    the state files of every project's spool (``mediasync_resumable_upload*``)."""
+    moment = time.time() if now is None else now
+    count = held = 0
+    for ref, directory in _spools(lib):
+        try:
+            with os.scandir(directory) as scan:
+                names = [e.name[:-5] for e in scan if e.name.endswith(".json")]
+        except OSError:
+            continue
+        for upload_id in names:
+            try:
+                upload = read(ref, upload_id)
+            except UploadNotFound:  # not a name this module gives
+                continue
+            if upload is not None and upload.result is None and not upload.expired(moment):
+                count, held = count + 1, held + upload.offset
+    return count, held
 
 
 def sweep_interval(lib: Library) -> float:

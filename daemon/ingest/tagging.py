@@ -10,7 +10,7 @@ from daemon.errors import InvalidInput
 from daemon.ingest.journal import journal, record_project_event
 from daemon.library import Library
 from daemon.storage.indexfile import write_index
-from daemon.storage.projects import ProjectRef
+from daemon.storage.projects import ProjectRef, disk_relative
 from daemon.tags import apply_tags, derived_tags, dump_tags, load_tags, normalize_tags
 
 
@@ -37,8 +37,9 @@ def update_tags(
 ) -> TagResult:
     """Apply the tag changes to each catalogued path in one transaction; index.json follows."""
     result = TagResult()
+    on_disk = [disk_relative(ref.path, rel) for rel in rel_paths]  # NFC finds a Mac's NFD file
     with lib.catalog.write():
-        for rel in rel_paths:
+        for rel in on_disk:
             row = catalog_files.find(lib.catalog, ref.source.name, ref.name, rel)
             if row is None:
                 result.missing.append(rel)

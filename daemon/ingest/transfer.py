@@ -22,7 +22,7 @@ from daemon.settings import Settings
 from daemon.storage.conventions import ORIGINALS
 from daemon.storage.indexfile import write_index
 from daemon.storage.placement import move_no_overwrite
-from daemon.storage.projects import ProjectRef
+from daemon.storage.projects import ProjectRef, disk_relative
 from daemon.tags import load_tags
 
 
@@ -101,6 +101,7 @@ def _place(
 
 def _move_one(lib: Library, src: ProjectRef, dst: ProjectRef, rel: str, result: MoveResult) -> bool:
     """Move (or, onto a live duplicate, trash) one file; False when it is not there to move."""
+    rel = disk_relative(src.path, rel)  # an NFC path finds a Mac's NFD file
     found = catalogued_file(lib.settings, src, rel, lib.catalog)
     if found is None:
         return False

@@ -28,7 +28,7 @@ from daemon.storage.conventions import (
 from daemon.storage.indexfile import write_index
 from daemon.storage.locks import file_lock
 from daemon.storage.placement import move_no_overwrite
-from daemon.storage.projects import ProjectRef, list_project_names
+from daemon.storage.projects import ProjectRef, disk_relative, list_project_names
 from daemon.tags import dump_tags, load_tags
 
 log = logging.getLogger("media_sync.trash")
@@ -209,7 +209,8 @@ def delete_media(lib: Library, ref: ProjectRef, rel_paths: list[str]) -> DeleteR
     """Move catalogued media into the project's trash; anything else is reported missing."""
     result = DeleteResult()
     result.purged = purge_project(lib, ref)
-    for rel in rel_paths:
+    for asked in rel_paths:
+        rel = disk_relative(ref.path, asked)  # an NFC path finds a Mac's NFD file
         found = catalogued_file(lib.settings, ref, rel, lib.catalog)
         if found is None:
             result.missing.append(rel)

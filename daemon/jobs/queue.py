@@ -222,6 +222,8 @@ def act(
             raise JobNotFound(f"Resolve job {job_id} does not exist")
         state = jobs.transition(state_of(row), action, moment, policy_of(lib.settings))
         more = {} if result is None else {"result": json.dumps(result, ensure_ascii=False)}
+        if state.status == jobs.FAILED != row.status:
+            lib.metrics.fail("resolve_job")
         return job_view(_save(lib.catalog, row, state, moment, **more), lib.settings)
 
 

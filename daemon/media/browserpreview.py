@@ -206,6 +206,11 @@ class OnDemand:
             raise _fresh(failed.error)
         del self._failures[target]
 
+    def unfinished(self) -> int:
+        """Previews and scrub strips asked for and not made yet (queued or being made)."""
+        with self._cond:
+            return len(self._jobs)
+
     def _finish(self, job: Job, error: MediaSyncError | None) -> None:
         """Called holding the condition."""
         job.error = error

@@ -209,6 +209,7 @@ class Previews:
             error = None
         except DECODE_ERRORS as exc:
             error = stored_reason(exc, source)
+            self.lib.metrics.fail("metadata")
         with catalog.write():
             if error is None:
                 fields = contents.record_metadata(catalog, task.blake3, info)
@@ -330,6 +331,7 @@ class Previews:
         """Remember why the thumbnail could not be made; a file too large to decode is also
         recorded as a metadata error."""
         self._count("thumbnail_failures")
+        self.lib.metrics.fail("thumbnail")
         reason = stored_reason(exc, source)
         catalog = self.lib.catalog
         if isinstance(exc, PayloadTooLarge):

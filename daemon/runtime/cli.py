@@ -1,5 +1,5 @@
-"""The daemon's own commands: `daemon`, `rebuild`, `catalog copy`, `settings`, and the hand-off
-to `resolve-agent`.
+"""The daemon's own commands: `daemon`, `rebuild`, `reindex`, `catalog copy`, `settings`, and
+the hand-off to `resolve-agent`.
 
 ``ingress.cli`` composes the `media-sync` parser: its own `serve`, then ``add_commands`` here.
 Only the standard library and ``daemon.settings`` load at import time (a workstation installs
@@ -9,12 +9,16 @@ media-sync with ``--no-deps`` to run the resolve-agent); each command imports wh
 from __future__ import annotations
 
 import argparse
-import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from daemon.settings import SECRET_SETTINGS, SETTINGS, Settings
-from daemon.settings.database import redact
+from daemon.settings import Settings
+
+if TYPE_CHECKING:
+    from daemon.library import Library
+    from daemon.watch.execute import SourceResult
 
 AGENT_COMMAND = "resolve-agent"
 
@@ -25,9 +29,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """MEDIA_SYNC_LOG_LEVEL and MEDIA_SYNC_LOG_FORMAT (text or json) on stderr."""
+    from daemon.runtime.logsetup import configure_logging as configure
+
+    configure(settings)
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -41,11 +46,19 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from daemon.ingest.rebuild import rebuild
+    from daemon.ingest.rebuild import Step, rebuild
+    from daemon.runtime.progress import progress_display
+    from daemon.runtime.startup import check_roots
 
     settings = settings_from(args)
+    check_roots(settings)  # a missing root would make an empty catalog
     configure_logging(settings)
-    report = rebuild(settings)
+    with progress_display("rebuilding the catalog") as update:
+
+        def progress(step: Step) -> None:
+            update(step.done, step.total, step.line)
+
+        report = rebuild(settings, progress)
     offline = report.offline_sources
     print(
         f"catalog rebuilt: {len(report.projects)} projects, {report.files} files, "
@@ -53,6 +66,60 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         + (f"; offline sources skipped: {', '.join(offline)}" if offline else "")
     )
     return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """`media-sync reindex`: what GET /reindex runs (``daemon.watch.reconcile.reindex``)."""
+    from daemon.library import Library
+    from daemon.runtime.progress import progress_display
+    from daemon.runtime.startup import check_roots
+    from daemon.watch.reconcile import Scope, reindex
+
+    settings = settings_from(args)
+    check_roots(settings)
+    configure_logging(settings)
+    lib = Library.open(settings)
+    try:
+        if args.project:
+            ref = lib.project(args.source, args.project)
+            jobs = [(ref.source, Scope(frozenset({ref.name}), root=False))]
+        else:
+            sources = [lib.source(args.source)] if args.source else lib.registry().enabled
+            jobs = [(source, Scope()) for source in sources]
+        failed = 0
+        with progress_display(f"reindexing {len(jobs)} source(s)") as update:
+            update(0, len(jobs), None)
+            for done, (source, scope) in enumerate(jobs, start=1):
+                (result,) = reindex(lib, [source], scope)
+                failed += result.status != "ok" or bool(result.errors)
+                update(done, len(jobs), _reindexed(result))
+        if not args.project:
+            _print_unadopted(lib, args.source)
+    finally:
+        lib.close()
+    return 1 if failed else 0
+
+
+def _reindexed(result: SourceResult) -> str:
+    """One source's reindex in one line (its file errors on the lines after it)."""
+    if result.status != "ok":
+        return f"{result.source}: offline ({result.offline_reason}); its records were kept"
+    counts = ("indexed", "removed", "renamed", "relocated", "unchanged", "settling", "held")
+    line = f"{result.source}: " + ", ".join(f"{getattr(result, c)} {c}" for c in counts)
+    for error in result.errors:
+        line += f"\n  {error['project']}/{error['path']}: {error['error']}"
+    return line
+
+
+def _print_unadopted(lib: Library, source: str | None) -> None:
+    from daemon.ingest.foreign import unadopted_folders
+
+    for entry in unadopted_folders(lib, source):
+        print(
+            f"{entry['source']}: folder {entry['folder']!r} holds {entry['media_files']} media "
+            f"file(s) but is not a project; adopt it as {entry['suggested_project']} from the page "
+            "or with POST /api/folders/adopt"
+        )
 
 
 def cmd_catalog_copy(args: argparse.Namespace) -> int:
@@ -86,14 +153,22 @@ def cmd_catalog_copy(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
+    from daemon.settings.show import env_lines, shown
+
     settings = settings_from(args)
-    for setting in SETTINGS:
-        value = getattr(settings, setting.attr)
-        if setting.env in SECRET_SETTINGS and value:
-            value = "(set, hidden)"
-        elif setting.attr == "database_url":
-            value = redact(value)
-        print(f"{setting.env}={value!r}")
+    if args.env:
+        print("\n".join(env_lines(settings, secrets=args.show_secrets)))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    table = Table("Variable", "Value", "", title="media-sync settings", title_justify="left")
+    for line in shown(settings, secrets=args.show_secrets):
+        table.add_row(Text(line.name), Text(line.value), "default" if line.default else "set")
+    console.print(table, markup=False, highlight=False)
+    print("Paste-able NAME=value lines: media-sync settings --env")
     return 0
 
 
@@ -105,21 +180,36 @@ def run_agent(argv: Sequence[str]) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `daemon`, `rebuild`, `catalog`, `settings` and `resolve-agent` to the parser."""
+    """Add `daemon`, `rebuild`, `reindex`, `catalog`, `settings` and `resolve-agent`."""
     sub.add_parser(
         "daemon",
         help="run the watcher and the thumbnail workers alone (beside `serve --no-watch`)",
-        description="Run the watcher and the thumbnail workers until SIGINT or SIGTERM.",
+        description="Run the watcher, the thumbnail and preview workers and the periodic "
+        "reconcile, without HTTP, until SIGINT or SIGTERM. Pair it with `media-sync serve "
+        "--no-watch` (one catalog, two processes).",
     ).set_defaults(func=cmd_daemon)
     sub.add_parser(
         "rebuild",
         help="re-create the catalog from the files on disk",
-        description="Re-create the catalog from the files, index.json and _manifest/ on disk.",
+        description="Re-create the catalog from the files, index.json and _manifest/ on disk "
+        "(Resolve jobs are kept; offline sources are skipped). Shows a progress bar on a "
+        "terminal, one line per project otherwise.",
     ).set_defaults(func=cmd_rebuild)
+    reindex = sub.add_parser(
+        "reindex",
+        help="reconcile the roots with the catalog now (what GET /reindex does)",
+        description="Reconcile every enabled source (or one, or one project) with the catalog "
+        "now: index new files, prune missing ones, relocate loose media, as GET /reindex does. "
+        "Exits 1 when a source is offline or a file could not be processed.",
+    )
+    reindex.add_argument("--project", metavar="P", help="only this project (e.g. P3-Wedding)")
+    reindex.add_argument("--source", metavar="S", help="only this source (default: all enabled)")
+    reindex.set_defaults(func=cmd_reindex)
     catalog = sub.add_parser(
         "catalog",
         help="work on the catalog database (`catalog copy --to postgresql://...`)",
-        description="Work on the catalog database.",
+        description="Work on the catalog database: `catalog copy --to postgresql://...` moves "
+        "the sqlite catalog into PostgreSQL.",
     )
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
     copy = catalog_sub.add_parser(
@@ -139,14 +229,28 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--force", action="store_true", help="replace the rows a non-empty target already holds"
     )
     copy.set_defaults(func=cmd_catalog_copy)
-    sub.add_parser(
+    settings = sub.add_parser(
         "settings",
-        help="print the effective settings",
-        description="Print every MEDIA_SYNC_* setting as this process sees it (secrets hidden).",
-    ).set_defaults(func=cmd_settings)
+        help="print the effective MEDIA_SYNC_* settings",
+        description="Print every MEDIA_SYNC_* setting as this process sees it, written as in an "
+        "env file, and whether it is the default. Tokens and a database password are hidden "
+        "unless --show-secrets.",
+    )
+    settings.add_argument(
+        "--env",
+        action="store_true",
+        help="print NAME=value lines for an env file (they give the same settings back)",
+    )
+    settings.add_argument(
+        "--show-secrets", action="store_true", help="print the tokens and the database password"
+    )
+    settings.set_defaults(func=cmd_settings)
     # Listed for --help only: main() hands `resolve-agent ...` to the agent before parsing.
     sub.add_parser(
         AGENT_COMMAND,
         add_help=False,
         help="poll the server and run Resolve jobs on this workstation",
     ).set_defaults(func=None)
+    from daemon.runtime.checkcli import add_commands as add_check_commands
+
+    add_check_commands(sub)  # `doctor` and `verify`

@@ -1,18 +1,20 @@
 """The one start-up routine of `serve` and `daemon`: open, clean up, start services; stop in reverse.
 
-``start(settings, services)`` checks the roots (one line naming the variable when one cannot be
+``start(settings, services)`` checks the roots (one line naming the variable when the projects
+root is missing, unless it is the default ``./data/projects``, or the state dir cannot be
 made), opens the Library, removes the temp files a crashed writer left and the resumable
 uploads that expired, rewrites the ``index.json`` files a full disk left stale, then starts the
-preview workers, the upload-expiry sweep, the Resolve
-proxy worker (when MEDIA_SYNC_RESOLVE_PROXIES is on) and the given services (the watcher). ``Runtime.stop()`` stops them in the reverse order, joins their threads
-and closes the Library. The HTTP ingress runs this inside its lifespan and adds only HTTP.
-"""
+preview workers, the upload-expiry sweep, the Resolve proxy worker (when
+MEDIA_SYNC_RESOLVE_PROXIES is on) and the given services (the watcher). ``Runtime.stop()``
+stops them in the reverse order, joins their threads and closes the Library. The HTTP ingress
+runs this inside its lifespan and adds only HTTP."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from daemon.errors import SettingsError
 from daemon.ingest.resumable_sweep import expire as expire_uploads
@@ -23,21 +25,32 @@ from daemon.media.proxy import Proxies
 from daemon.runtime.services import Service
 from daemon.settings import Settings
 from daemon.storage.indexfile import catch_up_indexes
+from daemon.storage.sources import missing_root
 from daemon.storage.spool import remove_stale_temps
 
 log = logging.getLogger("media_sync.runtime")
 
 
 def check_roots(settings: Settings) -> None:
-    """Create the projects root and the state dir, or fail in one line naming the variable."""
+    """Refuse a projects root that is not there (a typo or an unmounted NAS would otherwise put
+    footage on the local disk), except the default ``./data/projects`` of `make run`, which is
+    created; create the state dir. Each failure is one line naming the variable."""
+    root = settings.projects_root
+    if not root.is_dir() and root.resolve() != default_projects_root().resolve():
+        raise SettingsError(missing_root(f"MEDIA_SYNC_PROJECTS_ROOT={str(root)!r}", root))
     for var, path in (
-        ("MEDIA_SYNC_PROJECTS_ROOT", settings.projects_root),
+        ("MEDIA_SYNC_PROJECTS_ROOT", root),
         ("MEDIA_SYNC_STATE_DIR", settings.state_dir),
     ):
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SettingsError(f"{var}={str(path)!r} cannot be created: {exc.strerror}") from None
+
+
+def default_projects_root() -> Path:
+    """MEDIA_SYNC_PROJECTS_ROOT's default (``./data/projects`` from the working directory)."""
+    return Settings.from_env({}).projects_root
 
 
 def preflight(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,17 @@ def _write_entries(settings: Settings, entries: list[dict[str, Any]]) -> None:
     atomic_write_json(_registry_path(settings), {"version": 1, "sources": entries})
 
 
+def missing_root(what: str, path: Path) -> str:
+    """The one refusal of a root that is not there, for MEDIA_SYNC_PROJECTS_ROOT at start-up and
+    for a source being registered: ``<what> does not exist: create it (mkdir -p ...) or mount
+    the share``."""
+    if path.exists():
+        return f"{what} is not a folder: point it at a folder, or mount the share there"
+    return (
+        f"{what} does not exist: create it (mkdir -p {shlex.quote(str(path))}) or mount the share"
+    )
+
+
 def register_source(settings: Settings, name: str, root: str, enabled: bool = True) -> Source:
     """Add a source root with relocation off; refuses bad names, missing roots, roots outside
     MEDIA_SYNC_SOURCE_PARENTS and roots nested in (or holding) another source."""
@@ -188,7 +200,7 @@ def register_source(settings: Settings, name: str, root: str, enabled: bool = Tr
     if refused is not None:
         raise UnsafePath(f"source root refused: {refused}")
     if not path.is_dir():
-        raise InvalidInput(f"source root {root!r} does not exist or is not a directory")
+        raise InvalidInput(missing_root(f"source root {root!r}", path))
     resolved = path.resolve()
     with file_lock(settings.locks_dir, "sources-registry"):
         entries = _read_entries(settings)

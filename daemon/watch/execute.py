@@ -7,10 +7,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.catalog import intake
+from daemon.catalog import intake, utcnow
 from daemon.catalog.values import Origin
 from daemon.errors import CorruptFile
 from daemon.ingest.adopt import IndexHint, adopt_counts, index_hints
@@ -21,6 +22,7 @@ from daemon.ingest.journal import journal
 from daemon.ingest.liveness import stamp_of
 from daemon.ingest.pipeline import record_removed
 from daemon.library import Library
+from daemon.observe import project_created
 from daemon.storage.indexfile import read_index, write_index
 from daemon.storage.placement import move_no_overwrite
 from daemon.storage.projects import ProjectRef, ensure_layout
@@ -114,6 +116,7 @@ class _Run:
     written: set[str] = field(default_factory=set)  # index.json up to date since touched
     checked: set[str] = field(default_factory=set)  # index.json checked for corruption
     pacer: IndexPacer = field(default_factory=IndexPacer)
+    first_seen: Mapping[Key, str] = field(default_factory=dict)  # settling files: seen since
     batch: DropBatch = field(init=False)
 
     def __post_init__(self) -> None:
@@ -127,6 +130,7 @@ class _Run:
         if isinstance(exc, OSError) and out_of_fds(exc):
             detail = FD_EXHAUSTED
         self.result.errors.append({"project": project, "path": rel, "error": detail})
+        self.lib.metrics.fail("watch_file")
         log.warning("%s/%s/%s: %s", self.source.name, project, rel, detail)
 
     def touch(self, projects: set[str]) -> None:
@@ -191,14 +195,25 @@ def _hinted(run: _Run, project: str, rel: str, sha256: str) -> Hint | None:
     return Hint(hint.uploaded_at, hint.tags)
 
 
-def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
-    """Hash a complete file and queue it for the batch that decides and catalogs it."""
+def ingest_file(
+    run: _Run,
+    project: str,
+    rel: str,
+    stat: Stat,
+    *,
+    seen_key: Key | None = None,
+    settled_at: str | None = None,
+) -> None:
+    """Hash a complete file and queue it for the batch that decides and catalogs it (when it
+    was first seen, settled and hashed journaled with it: ``seen_key`` where it was seen)."""
     ref = run.ref(project)
+    settled_at = settled_at or utcnow()
     try:
         digest, after, steady = read_drop(ref.path / rel)
     except OSError as exc:
         run.error(project, rel, exc)
         return
+    hashed_at = utcnow()
     run.result.hashed_bytes += digest.size
     # the stamp recorded (size, inode, mtime, ctime) must be the one the bytes were hashed at:
     # a write that kept size and mtime still moves ctime, and then the file is hashed again later
@@ -212,11 +227,14 @@ def ingest_file(run: _Run, project: str, rel: str, stat: Stat) -> None:
     found = stamp_of(after)
     hint = _hinted(run, project, rel, digest.sha256)
     arrival = Drop(run.source.name, project, rel, digest.blake3, found, origin, hint)
-    run.batch.add(Item(ref, arrival, digest, found))
+    seen_at = run.first_seen.get(seen_key or (project, rel), settled_at)
+    times = (("seen_at", seen_at), ("settled_at", settled_at), ("hashed_at", hashed_at))
+    run.batch.add(Item(ref, arrival, digest, found, arrived=times))
 
 
 def relocate_file(run: _Run, move: Move) -> None:
     """Move one misplaced media file into `ingest/originals/` and catalog it there."""
+    settled_at = utcnow()
     src = (
         run.source.root / move.src_project / move.src_rel
         if move.src_project
@@ -228,7 +246,10 @@ def relocate_file(run: _Run, move: Move) -> None:
         run.error(move.src_project, move.src_rel, problem)
         return
     try:
+        fresh = not dst.path.is_dir()
         ensure_layout(dst)
+        if fresh:
+            project_created(dst.name, run.source.name, "relocation")
         target = dst.path / move.dst_rel
         final = move_no_overwrite(src, target.parent, target.name)
     except OSError as exc:
@@ -241,7 +262,9 @@ def relocate_file(run: _Run, move: Move) -> None:
     run.result.count(dst.name, "relocated")
     run.touch({dst.name})
     st = final.stat()
-    ingest_file(run, dst.name, new_rel, Stat(st.st_size, st.st_mtime_ns, st.st_ino))
+    stat = Stat(st.st_size, st.st_mtime_ns, st.st_ino)
+    seen_key = (move.src_project, move.src_rel)
+    ingest_file(run, dst.name, new_rel, stat, seen_key=seen_key, settled_at=settled_at)
 
 
 def _remove(run: _Run, removes: tuple[Key, ...]) -> None:
@@ -311,6 +334,7 @@ def execute(
     adopt: frozenset[str] = frozenset(),
     tracker: SettleTracker | None = None,
     cancel: threading.Event | None = None,
+    first_seen: Mapping[Key, str] | None = None,
 ) -> SourceResult:
     """Apply ``plan``: relocate, record renames, ingest, prune, then write each touched index
     once. An offline plan holds no removes; an erroneous one (out of fds) does nothing."""
@@ -324,7 +348,7 @@ def execute(
         return result
     if plan.offline is not None:
         result.status, result.offline_reason = "offline", plan.offline
-    run = _Run(lib, source, tracker, result)
+    run = _Run(lib, source, tracker, result, first_seen=first_seen or {})
     for project in plan.listed:
         if project != ROOT:
             result.project(project)["skipped_unsupported"] = plan.unsupported_by_project.get(

@@ -6,16 +6,19 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from daemon.catalog import intake, utcnow
 from daemon.library import Library
+from daemon.settings import Settings
 from daemon.storage.sources import Source
 from daemon.watch.execute import SourceResult, dry_run, execute
 from daemon.watch.listing import list_source
-from daemon.watch.plan import Plan, Row, plan_source
+from daemon.watch.observed import report_pass, report_reindex
+from daemon.watch.plan import Key, Plan, Row, Seen, plan_source
 from daemon.watch.relocate import ROOT, excluded_dirs
 from daemon.watch.settle import SettleTracker
 
@@ -139,9 +142,16 @@ class Reconciler:
                 p for p, lst in listing.projects.items() if lst.has_index and not totals.get(p)
             )
             result = execute(
-                self.lib, source, plan, adopt=adopt, tracker=self.tracker, cancel=cancel
+                self.lib,
+                source,
+                plan,
+                adopt=adopt,
+                tracker=self.tracker,
+                cancel=cancel,
+                first_seen=_first_seen(seen),
             )
             self.state(source.name).last_result = {"at": utcnow(), **_brief(result)}
+            report_pass(self.lib, result)  # drop lines, relocations, bytes ingested by drop
             return result
 
     def _record_state(self, name: str, plan: Plan, *, full: bool) -> None:
@@ -165,6 +175,7 @@ class Reconciler:
         self, source: Source, scope: Scope, *, wait_settle: float = 0.0, dry: bool = False
     ) -> SourceResult:
         """A pass; with ``wait_settle`` re-pass until nothing settles or that many seconds pass."""
+        started = time.monotonic()
         result = self.pass_source(source, scope, dry=dry)
         deadline = time.monotonic() + wait_settle
         while result.settling and time.monotonic() < deadline:
@@ -175,6 +186,9 @@ class Reconciler:
             if scope.projects is not None:
                 again = Scope(frozenset(again.projects or ()) & scope.projects, again.root)
             result.merge(self.pass_source(source, again))
+        if not dry:
+            named = "all projects" if scope.projects is None else ", ".join(sorted(scope.projects))
+            report_reindex(self.lib, result, named or "loose files", time.monotonic() - started)
         return result
 
 
@@ -189,6 +203,18 @@ _reconcilers: weakref.WeakKeyDictionary[Library, Reconciler] = weakref.WeakKeyDi
 _reconcilers_lock = threading.Lock()
 
 
+def _first_seen(seen: Mapping[Key, Seen]) -> dict[Key, str]:
+    """When each settling file was first seen as it is now, in UTC (a drop's arrival, journaled
+    for its timeline)."""
+    offset = time.time() - time.monotonic()
+    return {
+        key: datetime.fromtimestamp(obs.since + offset, UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+        for key, obs in seen.items()
+    }
+
+
 def reconciler_for(lib: Library) -> Reconciler:
     """The process's Reconciler for ``lib`` (shared by the watcher and the reindex endpoints)."""
     with _reconcilers_lock:
@@ -196,3 +222,16 @@ def reconciler_for(lib: Library) -> Reconciler:
         if found is None:
             found = _reconcilers[lib] = Reconciler(lib)
         return found
+
+
+def settle_wait(settings: Settings) -> float:
+    """How long a reindex waits for dropped files to finish settling."""
+    return min(30.0, 2 * settings.settle_seconds + 1.0)
+
+
+def reindex(lib: Library, sources: Sequence[Source], scope: Scope) -> list[SourceResult]:
+    """A reindex (GET /reindex, `media-sync reindex`): one reconcile of each source over
+    ``scope``, waiting for dropped files to settle."""
+    reconciler = reconciler_for(lib)
+    wait = settle_wait(lib.settings)
+    return [reconciler.reconcile(source, scope, wait_settle=wait) for source in sources]

@@ -26,6 +26,7 @@ from daemon.watch.debounce import Debouncer
 from daemon.watch.heartbeat import Heartbeat
 from daemon.watch.holding import Holdings
 from daemon.watch.listing import skip_name
+from daemon.watch.observed import EventClock
 from daemon.watch.plan import FD_EXHAUSTED
 from daemon.watch.polling import POLL_BACKOFF
 from daemon.watch.reconcile import Reconciler, Scope, reconciler_for
@@ -60,12 +61,13 @@ def scope_key(root: str, path: str) -> str | None:
 class EventHandler(FileSystemEventHandler):
     """Only queues: never scans, hashes or touches the catalog on the observer's thread."""
 
-    def __init__(self, source: str, root: Path, sink: Debouncer[Item]) -> None:
-        self.source, self.root, self.sink = source, str(root), sink
+    def __init__(self, source: str, root: Path, sink: Debouncer[Item], clock: EventClock) -> None:
+        self.source, self.root, self.sink, self.clock = source, str(root), sink, clock
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in IGNORED_EVENTS:
             return
+        self.clock.saw(getattr(event, "dest_path", "") or event.src_path)  # the lag starts
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path:
                 key = scope_key(self.root, os.fsdecode(path))
@@ -85,6 +87,7 @@ class WatchService:
             self.tuning.debounce_quiet, self.tuning.debounce_max
         )
         self.watches: dict[str, Watch] = {}
+        self.clock = EventClock()  # when each path's last event came (the watcher lag)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -150,7 +153,7 @@ class WatchService:
 
     # -- watchers ----------------------------------------------------------------------------
     def _start_watch(self, watch: Watch) -> None:
-        inner = EventHandler(watch.source.name, watch.source.root, self.debouncer)
+        inner = EventHandler(watch.source.name, watch.source.root, self.debouncer, self.clock)
         watch.start(self.settings, backends.CanaryHandler(inner), self.tuning.canary_timeout)
 
     def _try_start(self, watch: Watch) -> None:
@@ -211,10 +214,12 @@ class WatchService:
             result = self.reconciler.pass_source(source, scope, cancel=self._stop)
         except Exception as exc:  # one failed pass never stops the service
             log.exception("reconcile of %s failed", source.name)
+            self.lib.metrics.fail("reconcile")
             self._status.last_error = f"{utcnow()} {source.name}: {type(exc).__name__}: {exc}"
             self.heartbeat.changed()
             return time.monotonic() - started
         seconds = time.monotonic() - started
+        self.clock.listed(self.lib.metrics, source.root, result, kind, seconds)
         if any(e["error"] == FD_EXHAUSTED for e in result.errors):
             self._status.last_error = f"{utcnow()} {source.name}: {FD_EXHAUSTED}"
         summary = {

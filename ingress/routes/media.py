@@ -18,7 +18,7 @@ from daemon.media.thumbnails import validate_client_thumbnail
 from daemon.mediatypes import media_type
 from daemon.storage.conventions import atomic_write_bytes, check_relative, safe_join
 from daemon.storage.indexfile import kind_counts, project_counts, project_facts
-from daemon.storage.projects import ProjectRef
+from daemon.storage.projects import ProjectRef, disk_relative
 from ingress.deps import Lib
 from ingress.filestream import FileStream, file_response
 from ingress.listanswer import Answers, ClosingStream, full_listing
@@ -92,6 +92,7 @@ def media_list(
 def _indexed_file(lib: Lib, ref: ProjectRef, raw: str) -> tuple[Any, str, FileRecord]:
     rel = raw.lstrip("/")
     check_relative(rel, "relative_path")
+    rel = disk_relative(ref.path, rel)  # an NFC name from a URL finds a Mac's NFD file
     path = safe_join(ref.path, rel, "relative_path")
     row = find(lib.catalog, ref.source.name, ref.name, rel)
     known = media_type(rel)

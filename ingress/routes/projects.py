@@ -43,6 +43,9 @@ def project_summary(
         "media_url": f"{base}/api/projects/{quote(ref.name)}/media{source_query(ref.source.name)}",
         "notes": facts["notes"],
         "created_at": facts["created_at"],
+        # the page opens on the project used last: the newest arrival, else its creation
+        "last_activity_at": catalog_projects.last_upload(lib.catalog, ref.source.name, ref.name)
+        or facts["created_at"],
         "counts": project_counts(ref, lib.catalog, facts),
         "instructions": (
             f"POST files as multipart field 'file' to {upload_url(base, ref)}; "

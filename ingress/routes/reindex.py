@@ -6,11 +6,12 @@ from typing import Any
 
 from litestar import post, route
 
+from daemon.ingest.foreign import unadopted_folders
 from daemon.storage.conventions import LOOSE_PROJECT
 from daemon.storage.indexfile import project_counts
 from daemon.storage.sources import Source
 from daemon.watch.execute import SourceResult
-from daemon.watch.reconcile import Scope, reconciler_for
+from daemon.watch.reconcile import Scope, reconciler_for, reindex, settle_wait
 from ingress.deps import Lib
 
 TOTALS = ("indexed", "removed", "renamed", "relocated", "unchanged", "settling", "held")
@@ -18,7 +19,7 @@ TOTALS = ("indexed", "removed", "renamed", "relocated", "unchanged", "settling",
 
 def _settle_wait(lib: Lib) -> float:
     """How long a request waits for dropped files to finish settling."""
-    return min(30.0, 2 * lib.settings.settle_seconds + 1.0)
+    return settle_wait(lib.settings)
 
 
 def summarize(results: list[SourceResult], sources: list[Source] | None = None) -> dict[str, Any]:
@@ -89,11 +90,16 @@ def reindex_project(lib: Lib, project: str, source: str | None = None) -> dict[s
 @route("/reindex", http_method=["GET", "POST"], sync_to_thread=True, status_code=200)
 def reindex_all(lib: Lib) -> dict[str, Any]:
     """Reconcile every enabled source and project in one sweep (loose root files included)."""
-    reconciler = reconciler_for(lib)
     enabled = list(lib.registry().enabled)
-    results = [reconciler.reconcile(src, Scope(), wait_settle=_settle_wait(lib)) for src in enabled]
+    results = reindex(lib, enabled, Scope())  # the same sweep as `media-sync reindex`
     body = summarize(results, enabled)
+    body["unadopted_folders"] = unadopted_folders(lib)  # media in folders that are not projects
     body["instructions"] = _hint(body)
+    if body["unadopted_folders"]:
+        body["instructions"] += (
+            " Some folders are not projects (see 'unadopted_folders'); adopt one with "
+            "POST /api/folders/adopt."
+        )
     return body
 
 

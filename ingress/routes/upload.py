@@ -13,18 +13,20 @@ from litestar import Request, Response, post, put
 from daemon.errors import InvalidInput, MediaSyncError, PayloadTooLarge
 from daemon.ingest import batches
 from daemon.ingest.announced import ingest_announced
-from daemon.ingest.pipeline import IngestResult
+from daemon.ingest.pipeline import IngestResult, note_upload
 from daemon.storage.projects import ProjectRef
 from ingress import sessions
 from ingress.deps import Lib
 from ingress.digests import announced_sha256
 from ingress.errors import status_for
+from ingress.observe import refused_part
 from ingress.receive import PipelinedWriter, limited
 from ingress.uploadparts import (
     FILE_FIELDS,
     Outcome,
     Received,
     Refused,
+    arrival,
     check_upload_name,
     receive_multipart,
     store,
@@ -106,7 +108,8 @@ async def _announced(
     body read), else None."""
     if sha256 is None:
         return None
-    return await anyio.to_thread.run_sync(ingest_announced, lib, ref, sha256, name)
+    known = await anyio.to_thread.run_sync(ingest_announced, lib, ref, sha256, name)
+    return None if known is None else note_upload(lib, known)
 
 
 def _early(
@@ -166,6 +169,8 @@ async def upload(
     refused = [o for o in outcomes if isinstance(o, Refused)]
     if len(refused) == len(outcomes):
         raise refused[0].error  # nothing was stored: the request as a whole failed
+    for part in refused:  # the request went in: these files alone were refused
+        refused_part(lib.metrics, ref.name, part.filename, part.error)
     bodies = [
         o.body() if isinstance(o, Refused) else result_body(request, lib, o[1], o[0])
         for o in outcomes
@@ -228,6 +233,7 @@ async def upload_raw(
     bytes: a duplicate is answered before the body, other bytes are refused (400).
     `batch_id` (query or `X-Batch-Id`) counts the file in an album sync session."""
     _precheck(request, lib)
+    arrived = arrival(request)  # who sent it, and when (the file's timeline)
     session = sessions.batch_id_of(request, batch_id)
     sha256 = announced_sha256(request.headers, content_digest=True)
     name = check_upload_name(filename)
@@ -247,7 +253,7 @@ async def upload_raw(
             except BaseException:
                 writer.abort()
                 raise
-            result = await store(lib, ref, writer, name, expect=sha256)
+            result = await store(lib, ref, writer, name, expect=sha256, arrived=arrived)
     except MediaSyncError as exc:
         await _record(lib, ref, session, [Refused(name, exc)])
         raise
