@@ -9,6 +9,7 @@ import binascii
 import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -161,7 +162,8 @@ async def receive_into(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resumable") as executor:
 
         def run(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-            return asyncio.wrap_future(executor.submit(function, *args))
+            # the request's context (its client address) goes along into the worker
+            return asyncio.wrap_future(executor.submit(copy_context().run, function, *args))
 
         block = resumable.append(lib, ref, upload_id, offset)
         appender = await run(block.__enter__)

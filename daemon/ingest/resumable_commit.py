@@ -35,6 +35,7 @@ from daemon.ingest.resumable_spool import (
     unlink_quietly,
 )
 from daemon.library import Library
+from daemon.observe import CLIENT
 from daemon.storage.conventions import fsync_dir
 from daemon.storage.hashing import Digest
 from daemon.storage.projects import ProjectRef
@@ -98,7 +99,10 @@ def complete(lib: Library, ref: ProjectRef, upload: Upload) -> IngestResult:
         handed = _second_name(ref, upload.id)
         inode = os.stat(part).st_ino
         try:
-            result = ingest_upload(lib, ref, handed, current.filename, hasher.digest())
+            arrived = (("client", CLIENT.get() or "unknown"), ("received_at", current.created_at))
+            result = ingest_upload(
+                lib, ref, handed, current.filename, hasher.digest(), arrived=arrived
+            )
         except MediaSyncError as exc:
             batches.record_upload(lib, ref, current.batch_id, current.filename, error=exc)
             raise

@@ -74,3 +74,5 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # MEDIA_SYNC_LOG_LEVEL decides, not an earlier config
+        logger.disabled = False  # a dictConfig (uvicorn's own) may have disabled it

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import copy_context
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -151,7 +152,8 @@ async def receive_into(
     with _busy(upload_id), ThreadPoolExecutor(1, thread_name_prefix="ietf-upload") as pool:
 
         async def call(func: Callable[..., Any], *args: Any) -> Any:
-            return await asyncio.wrap_future(pool.submit(func, *args))
+            # the request's context (its client address) goes along into the worker
+            return await asyncio.wrap_future(pool.submit(copy_context().run, func, *args))
 
         context, appender = await _locked(lib, ref, upload_id, offset, call)
         sink = _Sink(appender, pool)

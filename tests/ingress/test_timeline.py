@@ -3,6 +3,7 @@ Resolve job for it), drops the watcher picks up, and the 404s."""
 
 from __future__ import annotations
 
+import io
 import time
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tusclient.client import TusClient
 
 from tests.factories import make_jpeg
 from tests.support.api import assert_error, create_project, listing
@@ -45,6 +47,27 @@ def _until_steps(http: httpx.Client, project: str, sha256: str, last: str) -> di
     return wait_until(
         done, 30, what=f"a {last} step", detail=lambda: _timeline(http, project, sha256)
     )
+
+
+def test_the_timeline_of_a_tus_upload_starts_with_its_arrival(
+    quiet_server: LiveServer, tmp_path: Path
+) -> None:
+    """The page uploads through tus: its files' timelines name the client too."""
+    data = make_jpeg(tmp_path / "dune.jpg", variant=7).read_bytes()
+    sha256 = sha256_of(data)
+    with quiet_server.client() as http:
+        project = create_project(http, "Dunes")
+    uploader = TusClient(f"{quiet_server.url}/api/projects/{project}/uploads").uploader(
+        file_stream=io.BytesIO(data), chunk_size=len(data) // 2 + 1,
+        metadata={"filename": "dune.jpg"}, retries=0,
+    )  # fmt: skip
+    uploader.upload()
+    assert uploader.request.response_headers["x-media-sync-status"] == "stored"
+    with quiet_server.client() as http:
+        body = _until_steps(http, project, sha256, "thumbnail")
+    assert _names(body) == ["arrived", "stored", "metadata", "thumbnail"]
+    assert body["steps"][0]["detail"] == "upload from 127.0.0.1"
+    _in_time_order(body)
 
 
 def test_the_timeline_of_an_upload_its_duplicate_and_a_resolve_job(
