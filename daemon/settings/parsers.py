@@ -101,11 +101,19 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _watch(value: str) -> str:
-    mode = value.strip().lower()
-    if mode not in WATCH_MODES:
-        raise ValueError(f"must be one of {', '.join(WATCH_MODES)}")
-    return mode
+def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A parser taking one of ``choices`` (any case, spaces around ignored)."""
+
+    def parse(value: str) -> str:
+        word = value.strip().lower()
+        if word not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return word
+
+    return parse
+
+
+_watch = one_of(WATCH_MODES)
 
 
 def _log_level(value: str) -> str:

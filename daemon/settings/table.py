@@ -23,19 +23,15 @@ from daemon.settings.parsers import (
     _token,
     _watch,
     decimal,
+    one_of,
     whole,
 )
 
 PROXY_CODECS = ("off", "prores", "dnxhr")
 LOG_FORMATS = ("text", "json")
 SECRET_SETTINGS = frozenset({"MEDIA_SYNC_API_TOKEN", "MEDIA_SYNC_READ_TOKEN"})
-
-
-def _log_format(value: str) -> str:
-    fmt = value.strip().lower()
-    if fmt not in LOG_FORMATS:
-        raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
-    return fmt
+_log_format = one_of(LOG_FORMATS)
+_proxies = one_of(PROXY_CODECS)
 
 
 def _switch(value: str) -> bool:
@@ -45,13 +41,6 @@ def _switch(value: str) -> bool:
     if word in ("off", "0", "false", "no"):
         return False
     raise ValueError("must be on or off")
-
-
-def _proxies(value: str) -> str:
-    codec = value.strip().lower()
-    if codec not in PROXY_CODECS:
-        raise ValueError(f"must be one of {', '.join(PROXY_CODECS)}")
-    return codec
 
 
 @dataclass(frozen=True)

@@ -117,26 +117,47 @@ def _maps(names: list[str], primary_root: str, sep: str) -> str:
     return f" {sep}\n    ".join(parts)
 
 
+@dataclass(frozen=True)
+class Shell:
+    """How one platform's shell sets the token, downloads, runs Python and continues a line."""
+
+    set_token: str
+    token: str
+    curl: str
+    python: str
+    continues: str
+    root: str
+
+
+WINDOWS = Shell(
+    '$env:MEDIA_SYNC_API_TOKEN = "<the API token>"', "$env:MEDIA_SYNC_API_TOKEN", "curl.exe",
+    "py", "`", WINDOWS_ROOT,
+)  # fmt: skip
+MACOS = Shell(
+    'export MEDIA_SYNC_API_TOKEN="<the API token>"', "$MEDIA_SYNC_API_TOKEN", "curl", "python3",
+    "\\", MAC_ROOT,
+)  # fmt: skip
+
+
+def _commands(shell: Shell, server: str, sources: list[str], token_needed: bool) -> str:
+    download_url = f"{server}/agent/{FILENAME}"
+    return (
+        (f"{shell.set_token}\n" if token_needed else "")
+        + f"{shell.curl} -o {FILENAME}"
+        + (f' -H "Authorization: Bearer {shell.token}"' if token_needed else "")
+        + f" {download_url}\n"
+        + f"{shell.python} {FILENAME} --server {server} {shell.continues}\n    "
+        + _maps(sources, shell.root, shell.continues)
+    )
+
+
 def instructions(server: str, sources: list[str], token_needed: bool) -> dict[str, str]:
     """The commands for each platform, with this server's URL and sources filled in."""
-    download_url = f"{server}/agent/{FILENAME}"
-    windows = (
-        ('$env:MEDIA_SYNC_API_TOKEN = "<the API token>"\n' if token_needed else "")
-        + f"curl.exe -o {FILENAME}"
-        + (' -H "Authorization: Bearer $env:MEDIA_SYNC_API_TOKEN"' if token_needed else "")
-        + f" {download_url}\n"
-        + f"py {FILENAME} --server {server} `\n    "
-        + _maps(sources, WINDOWS_ROOT, "`")
-    )
-    mac = (
-        ('export MEDIA_SYNC_API_TOKEN="<the API token>"\n' if token_needed else "")
-        + f"curl -o {FILENAME}"
-        + (' -H "Authorization: Bearer $MEDIA_SYNC_API_TOKEN"' if token_needed else "")
-        + f" {download_url}\n"
-        + f"python3 {FILENAME} --server {server} \\\n    "
-        + _maps(sources, MAC_ROOT, "\\")
-    )
-    return {"windows": windows, "macos": mac, "download": download_url}
+    return {
+        "windows": _commands(WINDOWS, server, sources, token_needed),
+        "macos": _commands(MACOS, server, sources, token_needed),
+        "download": f"{server}/agent/{FILENAME}",
+    }
 
 
 PAGE = """<!doctype html>
