@@ -4,9 +4,7 @@ restarting ids; the watcher prunes at each full reconcile."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -14,15 +12,6 @@ from daemon.catalog import Catalog, events
 from daemon.library import Library
 from daemon.settings import Settings
 from daemon.watch.service import Tuning, WatchService
-
-
-@pytest.fixture
-def catalog(locate: Callable[[str], Path | str]) -> Iterator[Catalog]:
-    opened = Catalog.open(locate("catalog"))
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _add(catalog: Catalog, count: int, at: str | None = None) -> list[int]:

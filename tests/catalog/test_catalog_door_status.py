@@ -4,10 +4,6 @@ is fresh, as stale when the beats stop without a stop, as stopped after a stop."
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
 
 from daemon.catalog import Catalog, status
 from daemon.catalog.status import Publisher
@@ -19,15 +15,6 @@ BODY = {
         "nas": {"mode": "polling", "offline": True, "offline_reason": "root is missing"},
     },
 }
-
-
-@pytest.fixture
-def catalog(locate: Callable[[str], Path | str]) -> Iterator[Catalog]:
-    opened = Catalog.open(locate("catalog"))
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _publish(catalog: Catalog, publisher: Publisher, how: object = status.start) -> None:

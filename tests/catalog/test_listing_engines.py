@@ -4,9 +4,6 @@ and a cursor of the wrong type refused (PostgreSQL will not compare text with a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
 import pytest
 
 from daemon.catalog import Catalog, listing, projects
@@ -19,24 +16,21 @@ ORIG = "ingest/originals"
 
 
 @pytest.fixture
-def catalog(locate: Callable[[str], Path | str]) -> Iterator[Catalog]:
-    opened = Catalog.open(locate("catalog"))
-    try:
-        with opened.write():
-            projects.ensure(opened, "primary", "P1-A")
-            for index, name in enumerate(NAMES):
-                key = f"{index:064x}"
-                opened.models.Content.insert(
-                    blake3=key, sha256=key, size=index, kind="video"
-                ).execute()
-                opened.models.File.insert(
-                    source="primary", project="P1-A", rel_path=f"{ORIG}/{name}", size=index,
-                    mtime_ns=index, inode=index, content=key, origin=Origin.DROP,
-                    tags='["hero"]' if index % 2 else "[]",
-                ).execute()  # fmt: skip
-        yield opened
-    finally:
-        opened.close()
+def catalog(catalog: Catalog) -> Catalog:
+    """The empty catalog of conftest, seeded for this module."""
+    with catalog.write():
+        projects.ensure(catalog, "primary", "P1-A")
+        for index, name in enumerate(NAMES):
+            key = f"{index:064x}"
+            catalog.models.Content.insert(
+                blake3=key, sha256=key, size=index, kind="video"
+            ).execute()
+            catalog.models.File.insert(
+                source="primary", project="P1-A", rel_path=f"{ORIG}/{name}", size=index,
+                mtime_ns=index, inode=index, content=key, origin=Origin.DROP,
+                tags='["hero"]' if index % 2 else "[]",
+            ).execute()  # fmt: skip
+    return catalog
 
 
 def _names(page: dict[str, object]) -> list[str]:

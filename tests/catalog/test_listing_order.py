@@ -5,7 +5,6 @@ the total kept per generation follows every change."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,16 +35,13 @@ def _add(catalog: Catalog, index: int, name: str, captured: str | None, uploaded
 
 
 @pytest.fixture
-def catalog(locate: Callable[[str], Path | str]) -> Iterator[Catalog]:
-    opened = Catalog.open(locate("catalog"))
-    try:
-        with opened.write():
-            projects.ensure(opened, "primary", "P1-A")
-            for index, (name, captured, uploaded) in enumerate(CLIPS):
-                _add(opened, index, name, captured, uploaded)
-        yield opened
-    finally:
-        opened.close()
+def catalog(catalog: Catalog) -> Catalog:
+    """The empty catalog of conftest, seeded for this module."""
+    with catalog.write():
+        projects.ensure(catalog, "primary", "P1-A")
+        for index, (name, captured, uploaded) in enumerate(CLIPS):
+            _add(catalog, index, name, captured, uploaded)
+    return catalog
 
 
 def _expected(catalog: Catalog, descending: bool = True) -> list[str]:

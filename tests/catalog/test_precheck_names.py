@@ -4,11 +4,6 @@ a project checked twice at one generation keeps, and never stale after its rows 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
-
 from daemon.catalog import Catalog, precheck, projects
 from daemon.catalog.values import Origin
 
@@ -25,15 +20,6 @@ def _add(catalog: Catalog, index: int, rel_path: str, size: int, project: str = 
             inode=index, content=key, origin=Origin.DROP,
         ).execute()
     )  # fmt: skip
-
-
-@pytest.fixture
-def catalog(locate: Callable[[str], Path | str]) -> Iterator[Catalog]:
-    opened = Catalog.open(locate("catalog"))
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def test_candidates_by_name_and_size_or_by_time(catalog: Catalog) -> None:
