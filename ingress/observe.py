@@ -161,7 +161,8 @@ class Observed:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        target = safe_target(scope)  # before the guard takes ?token= out of the scope
+        # kept as asked (the guard takes ?token= out of the scope); made safe only when logged
+        asked = {"path": scope.get("path", ""), "query_string": scope.get("query_string", b"")}
         answer = _Answer()
 
         async def watched(message: Any) -> None:
@@ -182,16 +183,20 @@ class Observed:
             CLIENT.reset(reset)
             if not answer.status:
                 answer.status = 500  # the app failed before answering: uvicorn answers 500
-            self._done(scope, target, answer, started)
+            self._done(scope, asked, answer, started)
 
-    def _done(self, scope: Any, target: str, answer: _Answer, started: float) -> None:
+    def _done(self, scope: Any, asked: dict[str, Any], answer: _Answer, started: float) -> None:
+        quiet = answer.status < 400 and asked["path"] in PROBES
+        level = logging.DEBUG if quiet else logging.INFO
+        logged = self.access and ACCESS_LOG.isEnabledFor(level)
+        if answer.status < 400 and not logged:
+            return  # the common case: nothing to write, nothing to work out
         method = str(scope.get("method", ""))
         client = _client(scope)
+        target = safe_target(asked)
         if answer.status >= 400:
             self._refused(scope, method, target, client, answer)
-        quiet = answer.status < 400 and scope.get("path") in PROBES
-        level = logging.DEBUG if quiet else logging.INFO
-        if self.access and ACCESS_LOG.isEnabledFor(level):
+        if logged:
             took = round((time.perf_counter() - started) * 1000, 1)
             ACCESS_LOG.log(
                 level,
