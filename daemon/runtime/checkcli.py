@@ -25,6 +25,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `doctor` and `verify` to the `media-sync` parser."""
+    from daemon.runtime.cli import add_scope_arguments
+
     doctor = sub.add_parser(
         "doctor",
         help="check the roots, inotify, file modes, the catalog and the phone URL",
@@ -43,8 +45,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "generation (the project's ascmhl/ folder) to each project that verified clean. Media "
         "are only read. Exit 1 when a file changed, is missing or cannot be read.",
     )
-    verify.add_argument("--project", metavar="P", help="only this project (e.g. P3-Wedding)")
-    verify.add_argument("--source", metavar="S", help="only this source (default: all enabled)")
+    add_scope_arguments(verify)
     verify.add_argument(
         "--no-mhl", action="store_true", help="only re-hash; write no ASC MHL generation"
     )

@@ -179,6 +179,12 @@ def run_agent(argv: Sequence[str]) -> int:
     return main(argv)
 
 
+def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--project P`` and ``--source S``: what a command that walks the roots works on."""
+    parser.add_argument("--project", metavar="P", help="only this project (e.g. P3-Wedding)")
+    parser.add_argument("--source", metavar="S", help="only this source (default: all enabled)")
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `daemon`, `rebuild`, `reindex`, `catalog`, `settings` and `resolve-agent`."""
     sub.add_parser(
@@ -202,8 +208,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "now: index new files, prune missing ones, relocate loose media, as GET /reindex does. "
         "Exits 1 when a source is offline or a file could not be processed.",
     )
-    reindex.add_argument("--project", metavar="P", help="only this project (e.g. P3-Wedding)")
-    reindex.add_argument("--source", metavar="S", help="only this source (default: all enabled)")
+    add_scope_arguments(reindex)
     reindex.set_defaults(func=cmd_reindex)
     catalog = sub.add_parser(
         "catalog",
