@@ -111,7 +111,7 @@ def root_checks(settings: Settings, source: Source) -> list[Check]:
         fix = "add its parent to MEDIA_SYNC_SOURCE_PARENTS, or remove the source"
         return [Check(f"root {name}: allowed", FAIL, source.refused, fix)]
     if not os.path.lexists(root):
-        if name == "primary" and root.resolve() == Settings.from_env({}).projects_root.resolve():
+        if name == "primary" and settings.default_root:
             found = f"{root} does not exist yet: the default root, which start-up creates"
             return [Check(f"root {name}: exists", OK, found)]
         fix = f'create it (mkdir -p "{root}") or mount the share there, or fix {label}'

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 from daemon.errors import SettingsError
 from daemon.ingest.resumable_sweep import expire as expire_uploads
@@ -36,7 +35,7 @@ def check_roots(settings: Settings) -> None:
     footage on the local disk), except the default ``./data/projects`` of `make run`, which is
     created; create the state dir. Each failure is one line naming the variable."""
     root = settings.projects_root
-    if not root.is_dir() and root.resolve() != default_projects_root().resolve():
+    if not root.is_dir() and not settings.default_root:
         raise SettingsError(missing_root(f"MEDIA_SYNC_PROJECTS_ROOT={str(root)!r}", root))
     for var, path in (
         ("MEDIA_SYNC_PROJECTS_ROOT", root),
@@ -46,11 +45,6 @@ def check_roots(settings: Settings) -> None:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SettingsError(f"{var}={str(path)!r} cannot be created: {exc.strerror}") from None
-
-
-def default_projects_root() -> Path:
-    """MEDIA_SYNC_PROJECTS_ROOT's default (``./data/projects`` from the working directory)."""
-    return Settings.from_env({}).projects_root
 
 
 def preflight(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from daemon.errors import SettingsError
 from daemon.settings.database import redact
 from daemon.settings.parsers import WATCH_MODES as WATCH_MODES
+from daemon.settings.parsers import _path
 from daemon.settings.table import LOG_FORMATS as LOG_FORMATS
 from daemon.settings.table import PROXY_CODECS as PROXY_CODECS
 from daemon.settings.table import SECRET_SETTINGS as SECRET_SETTINGS
@@ -81,6 +82,13 @@ class Settings:
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given attributes replaced (None values are ignored)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def default_root(self) -> bool:
+        """Whether the projects root is the default ``./data/projects`` (which start-up may
+        create; any other missing root is a typo or an unmounted share)."""
+        default = next(s.default for s in SETTINGS if s.attr == "projects_root")
+        return self.projects_root.resolve() == _path(default).resolve()
 
     @property
     def max_upload_bytes(self) -> int:
